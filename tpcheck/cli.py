@@ -1,0 +1,93 @@
+"""The ``tpcheck`` command line.
+
+Exit codes: 0 nothing REFUTED or UNDECIDED; 1 something REFUTED; 2 a parse, proof-structure
+or usage error; 3 only UNDECIDED (or below ``--require``) failures; 4 an internal
+disagreement between an exact judgement and a witness. Where several apply, the first in the
+order 4, 1, 2, 3 wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+
+from tpcheck.api import check
+from tpcheck.errors import TpcheckError
+from tpcheck.kernel import REGISTRY, Options
+from tpcheck.version import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tpcheck",
+        description="Check derivations of large-N limits, step by step, with graded verdicts.",
+    )
+    p.add_argument("--version", action="version", version=f"tpcheck {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser(
+        "check", help="check proof files or folders",
+        description="Check every theorem in the given proof files (folders: every *.tp file).",
+        epilog=textwrap.dedent(__doc__.split("\n\n", 1)[1]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("paths", nargs="+", metavar="PATH")
+    c.add_argument("--json", metavar="FILE", help="write the JSON report to FILE ('-': stdout)")
+    c.add_argument("--require", choices=["proved", "verified", "corroborated"],
+                   help="fail (exit 3) when a theorem's verdict is weaker than this")
+    c.add_argument("--budget", type=float, default=10.0, metavar="SECONDS",
+                   help="time budget of one rule verifier (default 10 s)")
+    c.add_argument("--witness-budget", type=float, default=60.0, metavar="SECONDS",
+                   help="time budget of one witness (default 60 s)")
+    c.add_argument("--no-witnesses", action="store_true",
+                   help="skip the mpmath and Monte-Carlo witnesses")
+    c.add_argument("--mc-scale", type=float, default=1.0, metavar="F",
+                   help="multiply every Monte-Carlo sample size by F")
+    c.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    sub.add_parser("rules", help="list the rules with their documentation")
+    return p
+
+
+def _rules_text() -> str:
+    import tpcheck.rules  # noqa: F401  (registers the rules)
+
+    out = []
+    for name in sorted(REGISTRY):
+        r = REGISTRY[name]
+        rel = ", ".join(sorted(r.relations))
+        out.append(f"{name}  [{rel}]  ({r.human})")
+        out.extend("    " + line if line else "" for line in r.doc.splitlines())
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "rules":
+        sys.stdout.write(_rules_text())
+        return 0
+    options = Options(
+        budget=args.budget if args.budget > 0 else None,
+        witness_budget=args.witness_budget if args.witness_budget > 0 else None,
+        witnesses=not args.no_witnesses,
+        montecarlo_scale=args.mc_scale,
+    )
+    try:
+        report = check(args.paths, options, require=args.require)
+    except TpcheckError as exc:
+        print(f"tpcheck: {exc}", file=sys.stderr)
+        return 2
+    to_stdout_json = args.json == "-"
+    if args.json and not to_stdout_json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            fh.write(report.to_json() + "\n")
+    if to_stdout_json:
+        sys.stdout.write(report.to_json() + "\n")
+    else:
+        colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+        print(report.to_text(colour=colour))
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

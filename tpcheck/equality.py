@@ -1,0 +1,165 @@
+"""Exact decision of ``lhs = rhs`` for all admissible values of the symbols.
+
+Three exact paths, in order:
+
+1. *canonical form*: ``lhs - rhs`` is expanded and brought to a reduced fraction over Q in its
+   generators (sympy ``expand``, ``together``, ``cancel``); 0 means equal for all values.
+2. *hypergeometric induction*: for an integer symbol k with a lower bound, if both sides are
+   hypergeometric products with the same ratio r(k) (valid on the range) and agree at the
+   start of the range (decided recursively), they agree for every k.
+3. *exact instances*: both sides are evaluated exactly at drawn instances; a nonzero
+   difference is a counterexample (certain when it is rational; otherwise certified by sympy's
+   adaptive-precision evaluation with ``strict=True``).
+
+Anything else is "unknown", with the canonical form of the difference in the reason.
+``simplify`` is never consulted.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import sympy
+
+from tpcheck.heads import Expectation
+from tpcheck.hypergeometric import term_ratio
+from tpcheck.instances import InstanceSpace
+
+MAX_INDUCTION_DEPTH = 4
+
+
+@dataclass
+class Decision:
+    status: str  # "equal" | "unequal" | "unknown"
+    method: str
+    reason: str
+    counterexample: dict | None = None
+    instances_tried: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def equal(self) -> bool:
+        return self.status == "equal"
+
+
+def canonical(expr: sympy.Expr) -> sympy.Expr:
+    """Reduced fraction p/q over Q in the generators of ``expr`` (0 iff identically 0 there)."""
+    e = sympy.expand(expr)
+    if e == 0:
+        return e
+    return sympy.cancel(sympy.together(e))
+
+
+def render_instance(instance: dict[sympy.Symbol, sympy.Expr]) -> dict[str, str]:
+    return {str(s): str(v) for s, v in sorted(instance.items(), key=lambda kv: kv[0].name)}
+
+
+def exact_value(expr: sympy.Expr, instance: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr | None:
+    """Exact value of ``expr`` at ``instance`` (finite sums and products carried out), or None."""
+    if expr.has(Expectation):
+        return None
+    value = expr.xreplace(instance)
+    if value.has(sympy.Sum, sympy.Product):
+        value = value.doit()
+    if value.free_symbols or value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        return None
+    return value
+
+
+def numbers_differ(a: sympy.Expr, b: sympy.Expr) -> bool | None:
+    """True/False when ``a != b`` is decided (exactly, or by certified evaluation); else None."""
+    d = canonical(a - b)
+    if d == 0:
+        return False
+    if d.is_Rational:
+        return True
+    try:
+        approx = sympy.N(d, 40, strict=True)
+    except (sympy.core.evalf.PrecisionExhausted, ValueError, TypeError):
+        return None
+    if approx.is_number and abs(approx) > sympy.Float("1e-30", 40):
+        return True
+    return None
+
+
+def find_counterexample(
+    lhs: sympy.Expr, rhs: sympy.Expr, space: InstanceSpace, count: int = 12, seed: int = 0
+) -> tuple[dict | None, int]:
+    """An exact instance where the two sides differ, and the number of instances tried."""
+    symbols = sorted(lhs.free_symbols | rhs.free_symbols, key=lambda s: s.name)
+    rng = random.Random(seed)
+    instances = space.sample(symbols, count, rng) if symbols else [{}]
+    tried = 0
+    for inst in instances:
+        lv, rv = exact_value(lhs, inst), exact_value(rhs, inst)
+        if lv is None or rv is None:
+            continue
+        tried += 1
+        if numbers_differ(lv, rv):
+            return {"instance": render_instance(inst), "lhs": str(lv), "rhs": str(rv)}, tried
+    return None, tried
+
+
+def decide_equal(
+    lhs: sympy.Expr, rhs: sympy.Expr, space: InstanceSpace, depth: int = 0
+) -> Decision:
+    """Decide whether ``lhs = rhs`` for every value of the free symbols in ``space``."""
+    diff = canonical(lhs - rhs)
+    if diff == 0:
+        return Decision("equal", "canonical form", "lhs - rhs reduces to 0 over Q")
+    if depth < MAX_INDUCTION_DEPTH:
+        for k in sorted(diff.free_symbols, key=lambda s: s.name):
+            if not k.is_integer:
+                continue
+            lo, hi = space.integer_range(k)
+            if lo is None:
+                continue
+            d = _by_induction(lhs, rhs, k, lo, hi, space, depth)
+            if d is not None:
+                return d
+    cex, tried = find_counterexample(lhs, rhs, space)
+    if cex is not None:
+        return Decision("unequal", "exact instance", "the sides differ at an instance", cex, tried)
+    return Decision(
+        "unknown",
+        "none",
+        f"lhs - rhs reduces to {diff}, not 0, and the {tried} exact instances tried agree",
+        instances_tried=tried,
+    )
+
+
+def _by_induction(
+    lhs: sympy.Expr,
+    rhs: sympy.Expr,
+    k: sympy.Symbol,
+    lo: int,
+    hi: int | None,
+    space: InstanceSpace,
+    depth: int,
+) -> Decision | None:
+    rl, rr = term_ratio(lhs, k), term_ratio(rhs, k)
+    if rl is None or rr is None or not rl.valid_on(lo, hi) or not rr.valid_on(lo, hi):
+        return None
+    if canonical(rl.ratio - rr.ratio) != 0:
+        return None
+    base = decide_equal(
+        lhs.xreplace({k: sympy.Integer(lo)}),
+        rhs.xreplace({k: sympy.Integer(lo)}),
+        space.fix(k, lo),
+        depth + 1,
+    )
+    ratio = sympy.factor(rl.ratio)
+    if base.status == "equal":
+        return Decision(
+            "equal",
+            "hypergeometric induction",
+            f"both sides satisfy f({k}+1) = ({ratio}) f({k}) for {k} >= {lo} "
+            f"and agree at {k} = {lo} ({base.method})",
+        )
+    if base.status == "unequal":
+        base.reason = f"the sides differ at {k} = {lo}"
+        if base.counterexample is not None:
+            base.counterexample["instance"][str(k)] = str(lo)
+        return base
+    return None

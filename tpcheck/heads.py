@@ -1,0 +1,49 @@
+"""Mathematical heads that sympy lacks: expectation ``E[.]`` and the Narayana numbers.
+
+These are plain sympy ``Function`` subclasses that never evaluate on their own (except the
+Narayana numbers at integer arguments), so a rule decides when an expectation is replaced.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+
+class Expectation(sympy.Function):
+    """``E[X]``: the expectation of a random expression; stays unevaluated."""
+
+    nargs = 1
+
+    def _sympystr(self, printer) -> str:  # noqa: ANN001
+        return f"E[{printer.doprint(self.args[0])}]"
+
+    def _latex(self, printer) -> str:  # noqa: ANN001
+        return r"\mathbb{E}\left[" + printer.doprint(self.args[0]) + r"\right]"
+
+
+class narayana(sympy.Function):  # noqa: N801  (lower case like sympy's catalan, binomial)
+    """Narayana number N(k, j) = binomial(k, j) binomial(k, j - 1) / k (k >= 1)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, k, j):  # noqa: ANN001, ANN206
+        if k.is_Integer and j.is_Integer and k >= 1:
+            return sympy.binomial(k, j) * sympy.binomial(k, j - 1) / k
+        return None
+
+
+def expectations(expr: sympy.Expr) -> list[Expectation]:
+    """The outermost ``E[.]`` subterms of ``expr``, in a deterministic order."""
+    found: list[Expectation] = []
+
+    def walk(e: sympy.Basic) -> None:
+        if isinstance(e, Expectation):
+            if e not in found:
+                found.append(e)
+            return
+        for a in e.args:
+            walk(a)
+
+    walk(expr)
+    return found

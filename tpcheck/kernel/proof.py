@@ -1,0 +1,83 @@
+"""Elaborated proof objects: what the kernel checks.
+
+These hold mathematics (sympy expressions over declared symbols), never source text to run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+from tpcheck.instances import InstanceSpace
+
+
+@dataclass(frozen=True)
+class Goal:
+    """``lhs REL rhs`` (for ``->``: lhs tends to rhs as ``limit_var`` -> oo)."""
+
+    lhs: sympy.Expr
+    rel: str
+    rhs: sympy.Expr
+    limit_var: sympy.Symbol | None = None
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A natural parameter: universal (``hi`` None) or ranged."""
+
+    symbol: sympy.Symbol
+    lo: int
+    hi: int | None
+
+
+@dataclass
+class Context:
+    """Everything a rule may consult about the theorem a step belongs to."""
+
+    symbols: dict[str, sympy.Symbol]
+    parameters: list[Parameter]
+    laws: dict[sympy.Symbol, Any]  # random symbol -> law (tpcheck.laws)
+    assumptions: list[tuple[sympy.Expr, str, sympy.Expr]]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def space(self) -> InstanceSpace:
+        bounds = {p.symbol: (p.lo, p.hi) for p in self.parameters}
+        return InstanceSpace(bounds, tuple(self.assumptions))
+
+    @property
+    def random_symbols(self) -> set[sympy.Symbol]:
+        return set(self.laws)
+
+    def parameter(self, symbol: sympy.Symbol) -> Parameter | None:
+        for p in self.parameters:
+            if p.symbol == symbol:
+                return p
+        return None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One link of a derivation: ``goal`` justified by ``rule(args)`` at ``line:col``."""
+
+    line: int
+    col: int
+    goal: Goal
+    rule: str
+    args: tuple[Any, ...]
+    source: str
+
+
+@dataclass
+class Theorem:
+    name: str
+    statement: str
+    line: int
+    claim: Goal
+    start: sympy.Expr
+    steps: list[Step]
+    context: Context
+    cites: list[str] = field(default_factory=list)
+    crosschecks: dict[str, dict[str, Any]] = field(default_factory=dict)

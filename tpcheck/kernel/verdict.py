@@ -1,0 +1,71 @@
+"""Graded verdicts, evidence records and rule judgements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    """How strongly a step or theorem was established (strongest first)."""
+
+    PROVED = "PROVED"  # symbolically, for all values of the parameters
+    VERIFIED = "VERIFIED"  # exactly, on every instance of a stated finite range
+    CORROBORATED = "CORROBORATED"  # floating point (>= 30 digits) or Monte-Carlo only
+    UNDECIDED = "UNDECIDED"  # the rule did not apply or ran out of budget; never a pass
+    REFUTED = "REFUTED"  # a counterexample was found
+
+    @property
+    def strength(self) -> int:
+        return _STRENGTH[self]
+
+    @property
+    def passes(self) -> bool:
+        return self in (Verdict.PROVED, Verdict.VERIFIED, Verdict.CORROBORATED)
+
+
+_STRENGTH = {
+    Verdict.PROVED: 4,
+    Verdict.VERIFIED: 3,
+    Verdict.CORROBORATED: 2,
+    Verdict.UNDECIDED: 1,
+    Verdict.REFUTED: 0,
+}
+
+
+def weakest(verdicts: list[Verdict]) -> Verdict:
+    """The weakest verdict of a list (a theorem's verdict is its weakest step's)."""
+    return min(verdicts, key=lambda v: v.strength) if verdicts else Verdict.UNDECIDED
+
+
+@dataclass
+class Evidence:
+    """One piece of evidence: how a step was checked and what came out.
+
+    ``kind`` is ``symbolic``, ``exact-instances``, ``mpmath`` or ``montecarlo``; ``ok`` is True
+    (agrees), False (disagrees) or None (not applicable / inconclusive, with the reason).
+    """
+
+    kind: str
+    ok: bool | None
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "ok": self.ok, "detail": self.detail, **self.data}
+
+
+@dataclass
+class Judgement:
+    """What a rule's verifier concluded about one step."""
+
+    verdict: Verdict
+    detail: str
+    range: dict[str, list[int]] | None = None  # VERIFIED: {"k": [lo, hi]}
+    counterexample: dict[str, Any] | None = None  # REFUTED: instance and both sides' values
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @classmethod
+    def undecided(cls, reason: str) -> Judgement:
+        return cls(Verdict.UNDECIDED, reason)

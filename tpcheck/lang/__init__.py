@@ -1,0 +1,1 @@
+"""The proof language: tokenizer, parser (text -> AST) and elaborator (AST -> mathematics)."""

@@ -1,0 +1,212 @@
+"""Syntax tree of the proof language, with source positions on every node.
+
+The tree is what the author wrote; the elaborator turns it into mathematics and the LaTeX
+printer prints from it, so what a reader sees is what was checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tpcheck.errors import Position
+
+# ---- expressions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    pos: Position
+
+
+@dataclass(frozen=True)
+class Num(Node):
+    text: str
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    id: str
+
+
+@dataclass(frozen=True)
+class BinOp(Node):
+    op: str  # "+", "-", "*", "/", "^", or "implicit" (juxtaposition "2k")
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Neg(Node):
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Postfix(Node):
+    op: str  # "!" or "!!"
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Abs(Node):
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Expect(Node):
+    """``E[arg]``."""
+
+    arg: Node
+
+
+@dataclass(frozen=True)
+class Index(Node):
+    """``X[i]`` or ``X[i, j]``."""
+
+    name: str
+    indices: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class ListExpr(Node):
+    """``[a, b, c]``."""
+
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Binding(Node):
+    """``i = a..b`` (or ``i in a..b``) inside a call: a bound variable running over a range."""
+
+    var: str
+    lo: Node
+    hi: Node
+
+
+@dataclass(frozen=True)
+class Member(Node):
+    """``x in collection`` inside a call."""
+
+    var: str
+    collection: Node
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    func: str
+    args: tuple[Node, ...]
+
+
+# ---- theorem structure -------------------------------------------------------------------
+
+RELATIONS = ("=", "<=", "<", ">=", ">", "->")
+
+
+@dataclass(frozen=True)
+class Param:
+    """``for all k >= 0`` (universal, ``hi`` is None) or ``for k in 0..12`` (ranged)."""
+
+    pos: Position
+    var: str
+    lo: Node
+    hi: Node | None
+
+
+@dataclass(frozen=True)
+class LetDomain:
+    """``let n, m : positive integer``."""
+
+    pos: Position
+    names: tuple[tuple[str, Position], ...]
+    domain: str
+
+
+@dataclass(frozen=True)
+class LetLaw:
+    """``let Z ~ Normal(0, s^2)``: random objects with a law."""
+
+    pos: Position
+    names: tuple[tuple[str, Position], ...]
+    law: Call
+
+
+@dataclass(frozen=True)
+class LetDef:
+    """``let S = expr`` or ``let rho(x) = expr``: an abbreviation, expanded when checking."""
+
+    pos: Position
+    name: str
+    params: tuple[str, ...]
+    body: Node
+
+
+@dataclass(frozen=True)
+class Assume:
+    pos: Position
+    lhs: Node
+    rel: str
+    rhs: Node
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``lhs REL rhs`` with, for a limit arrow, ``as var -> oo``."""
+
+    pos: Position
+    lhs: Node
+    rel: str
+    rhs: Node
+    limit_var: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleCall:
+    pos: Position
+    name: str
+    args: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Link:
+    """One step of a chain: ``REL expr [as n -> oo] by rule(args)``."""
+
+    pos: Position
+    rel: str
+    expr: Node
+    limit_var: str | None
+    rule: RuleCall
+
+
+@dataclass(frozen=True)
+class Chain:
+    pos: Position
+    start: Node
+    links: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
+class Crosscheck:
+    """``crosscheck mpmath digits 50 instances 4 for k in 0..30``."""
+
+    pos: Position
+    kind: str
+    settings: tuple[tuple[str, Node], ...]
+    param: Param | None
+
+
+@dataclass
+class Theorem:
+    pos: Position
+    name: str
+    statement: str
+    cites: list[str] = field(default_factory=list)
+    params: list[Param] = field(default_factory=list)
+    lets: list[LetDomain | LetLaw | LetDef] = field(default_factory=list)
+    assumptions: list[Assume] = field(default_factory=list)
+    claim: Relation | None = None
+    chain: Chain | None = None
+    crosschecks: list[Crosscheck] = field(default_factory=list)
+
+
+@dataclass
+class ProofFile:
+    theorems: list[Theorem]

@@ -1,0 +1,385 @@
+"""Elaboration: syntax tree -> kernel proof objects over sympy.
+
+Every sympy object is built by calling a constructor on already-built objects; no text is ever
+handed to ``sympify``, ``parse_expr``, ``eval`` or ``exec``. Numbers that would be too large to
+hold exactly (``10^10^10``, ``(10^6)!``) are refused here with a clear error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+from tpcheck import laws as laws_module
+from tpcheck.errors import ElaborationError, Position
+from tpcheck.heads import Expectation, narayana
+from tpcheck.kernel.proof import Context, Goal, Parameter, Step, Theorem
+from tpcheck.kernel.rules import REGISTRY
+from tpcheck.lang import ast
+
+MAX_EXACT_BITS = 200_000  # largest exact integer a literal expression may produce
+MAX_FACTORIAL_ARG = 5_000
+
+DOMAINS: dict[str, dict[str, bool]] = {
+    "integer": {"integer": True},
+    "natural": {"integer": True, "nonnegative": True},
+    "positive integer": {"integer": True, "positive": True},
+    "real": {"real": True},
+    "positive real": {"real": True, "positive": True},
+    "nonnegative real": {"real": True, "nonnegative": True},
+    "complex": {"complex": True},
+}
+
+CONSTANTS = {"pi": sympy.pi, "oo": sympy.oo}
+
+
+def _factorial_guard(arg: sympy.Expr, pos: Position) -> None:
+    if arg.is_Integer and abs(int(arg)) > MAX_FACTORIAL_ARG:
+        raise ElaborationError(
+            f"argument {arg} is too large to evaluate exactly (limit {MAX_FACTORIAL_ARG})", pos
+        )
+
+
+def _unary(f: Callable[[sympy.Expr], sympy.Expr], guard: bool = False) -> Callable:
+    def build(args: list[sympy.Expr], pos: Position) -> sympy.Expr:
+        if guard:
+            _factorial_guard(args[0], pos)
+        return f(args[0])
+
+    return build
+
+
+def _binary(f: Callable[[sympy.Expr, sympy.Expr], sympy.Expr]) -> Callable:
+    def build(args: list[sympy.Expr], pos: Position) -> sympy.Expr:
+        for a in args:
+            _factorial_guard(a, pos)
+        return f(args[0], args[1])
+
+    return build
+
+
+# name -> (number of arguments, builder)
+FUNCTIONS: dict[str, tuple[int, Callable[[list[sympy.Expr], Position], sympy.Expr]]] = {
+    "sqrt": (1, _unary(sympy.sqrt)),
+    "exp": (1, _unary(sympy.exp)),
+    "log": (1, _unary(sympy.log)),
+    "sin": (1, _unary(sympy.sin)),
+    "cos": (1, _unary(sympy.cos)),
+    "tan": (1, _unary(sympy.tan)),
+    "tanh": (1, _unary(sympy.tanh)),
+    "sinh": (1, _unary(sympy.sinh)),
+    "cosh": (1, _unary(sympy.cosh)),
+    "arctan": (1, _unary(sympy.atan)),
+    "arcsin": (1, _unary(sympy.asin)),
+    "arccos": (1, _unary(sympy.acos)),
+    "erf": (1, _unary(sympy.erf)),
+    "gamma": (1, _unary(sympy.gamma, guard=True)),
+    "factorial": (1, _unary(sympy.factorial, guard=True)),
+    "catalan": (1, _unary(sympy.catalan, guard=True)),
+    "abs": (1, _unary(sympy.Abs)),
+    "binomial": (2, _binary(sympy.binomial)),
+    "ff": (2, _binary(sympy.ff)),
+    "rf": (2, _binary(sympy.rf)),
+    "narayana": (2, _binary(narayana)),
+}
+BINDERS = ("sum", "prod", "integral")
+
+
+@dataclass
+class _Definition:
+    params: tuple[sympy.Symbol, ...]
+    body: sympy.Expr
+
+
+@dataclass
+class _Scope:
+    symbols: dict[str, sympy.Symbol] = field(default_factory=dict)
+    definitions: dict[str, _Definition] = field(default_factory=dict)
+    bound: dict[str, sympy.Symbol] = field(default_factory=dict)
+
+
+def _rational(text: str) -> sympy.Rational:
+    if "." in text:
+        whole, frac = text.split(".")
+        return sympy.Rational(int(whole + frac), 10 ** len(frac))
+    return sympy.Integer(int(text))
+
+
+class Elaborator:
+    def __init__(self, scope: _Scope) -> None:
+        self.scope = scope
+
+    def expr(self, node: ast.Node) -> sympy.Expr:  # noqa: C901
+        if isinstance(node, ast.Num):
+            return _rational(node.text)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.BinOp):
+            a, b = self.expr(node.left), self.expr(node.right)
+            if node.op == "+":
+                return a + b
+            if node.op == "-":
+                return a - b
+            if node.op in ("*", "implicit"):
+                return a * b
+            if node.op == "/":
+                if b.is_zero:
+                    raise ElaborationError("division by zero", node.pos)
+                return a / b
+            if node.op == "^":
+                return self.power(a, b, node.pos)
+        if isinstance(node, ast.Neg):
+            return -self.expr(node.operand)
+        if isinstance(node, ast.Postfix):
+            x = self.expr(node.operand)
+            _factorial_guard(x, node.pos)
+            return sympy.factorial(x) if node.op == "!" else sympy.factorial2(x)
+        if isinstance(node, ast.Abs):
+            return sympy.Abs(self.expr(node.operand))
+        if isinstance(node, ast.Expect):
+            return Expectation(self.expr(node.arg))
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Index):
+            raise ElaborationError(f"'{node.name}[...]': indexed families are not supported yet",
+                                   node.pos)
+        if isinstance(node, ast.ListExpr):
+            raise ElaborationError("a list is not a number", node.pos)
+        if isinstance(node, ast.Binding | ast.Member):
+            raise ElaborationError("a binding 'i = a..b' is only allowed in sum, prod or a rule",
+                                   node.pos)
+        raise ElaborationError(f"cannot elaborate {type(node).__name__}", node.pos)
+
+    def power(self, a: sympy.Expr, b: sympy.Expr, pos: Position) -> sympy.Expr:
+        if a.is_Rational and b.is_Rational and a != 0 and abs(a) != 1:
+            size = max(abs(int(a.p)), abs(int(a.q)))
+            bits = abs(float(b)) * math.log2(size)
+            if bits > MAX_EXACT_BITS:
+                raise ElaborationError(
+                    f"{a}^{b} is too large to hold exactly (about {bits:.3g} bits; "
+                    f"limit {MAX_EXACT_BITS})", pos
+                )
+        if a == 0 and b.is_negative:
+            raise ElaborationError("division by zero (0 to a negative power)", pos)
+        return a**b
+
+    def name(self, node: ast.Name) -> sympy.Expr:
+        s = self.scope
+        if node.id in s.bound:
+            return s.bound[node.id]
+        if node.id in s.symbols:
+            return s.symbols[node.id]
+        if node.id in s.definitions:
+            d = s.definitions[node.id]
+            if d.params:
+                raise ElaborationError(f"'{node.id}' is a function of {len(d.params)} "
+                                       "argument(s); call it", node.pos)
+            return d.body
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        if node.id in FUNCTIONS or node.id in BINDERS:
+            raise ElaborationError(f"'{node.id}' is a function; call it with arguments", node.pos)
+        raise ElaborationError(
+            f"'{node.id}' is not declared (declare it with 'let {node.id} : real', "
+            f"'for all {node.id} >= 0', or 'let {node.id} ~ Normal(0, 1)')", node.pos
+        )
+
+    def call(self, node: ast.Call) -> sympy.Expr:
+        s = self.scope
+        if node.func in s.definitions:
+            d = s.definitions[node.func]
+            if len(node.args) != len(d.params):
+                raise ElaborationError(
+                    f"'{node.func}' takes {len(d.params)} argument(s), got {len(node.args)}",
+                    node.pos)
+            values = [self.expr(a) for a in node.args]
+            return d.body.xreplace(dict(zip(d.params, values, strict=True)))
+        if node.func in BINDERS:
+            return self.binder(node)
+        if node.func not in FUNCTIONS:
+            known = ", ".join(sorted([*FUNCTIONS, *BINDERS]))
+            raise ElaborationError(f"unknown function '{node.func}' (known: {known})", node.pos)
+        arity, build = FUNCTIONS[node.func]
+        if len(node.args) != arity:
+            raise ElaborationError(
+                f"'{node.func}' takes {arity} argument(s), got {len(node.args)}", node.pos
+            )
+        return build([self.expr(a) for a in node.args], node.pos)
+
+    def bind(self, var: str, pos: Position, **assumptions: bool) -> sympy.Symbol:
+        if var in self.scope.bound or var in self.scope.symbols:
+            raise ElaborationError(f"'{var}' is already in use; pick another bound variable", pos)
+        sym = sympy.Symbol(var, **assumptions)
+        self.scope.bound[var] = sym
+        return sym
+
+    def binder(self, node: ast.Call) -> sympy.Expr:
+        if node.func == "integral":
+            if len(node.args) == 2 and isinstance(node.args[1], ast.Binding):
+                body, b = node.args
+                var, lo_node, hi_node = b.var, b.lo, b.hi
+            elif len(node.args) == 4 and isinstance(node.args[1], ast.Name):
+                body, name, lo_node, hi_node = node.args
+                var = name.id
+            else:
+                raise ElaborationError("write integral(f, x, a, b) or integral(f, x = a..b)",
+                                       node.pos)
+            lo, hi = self.expr(lo_node), self.expr(hi_node)
+            sym = self.bind(var, node.pos, real=True)
+            try:
+                return sympy.Integral(self.expr(body), (sym, lo, hi))
+            finally:
+                del self.scope.bound[var]
+        if len(node.args) != 2 or not isinstance(node.args[1], ast.Binding):
+            raise ElaborationError(f"write {node.func}(expr, i = a..b)", node.pos)
+        body, b = node.args
+        lo, hi = self.expr(b.lo), self.expr(b.hi)
+        sym = self.bind(b.var, b.pos, integer=True)
+        try:
+            cls = sympy.Sum if node.func == "sum" else sympy.Product
+            return cls(self.expr(body), (sym, lo, hi))
+        finally:
+            del self.scope.bound[b.var]
+
+
+def _integer_literal(el: Elaborator, node: ast.Node, what: str) -> int:
+    v = el.expr(node)
+    if not v.is_Integer:
+        raise ElaborationError(f"{what} must be an integer, not {v}", node.pos)
+    return int(v)
+
+
+MAX_PARAM_BOUND = 10**12
+
+
+def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
+    scope = _Scope()
+    el = Elaborator(scope)
+    params: list[Parameter] = []
+    laws: dict[sympy.Symbol, Any] = {}
+
+    def declare(name: str, pos: Position, **assumptions: bool) -> sympy.Symbol:
+        if name in scope.symbols or name in scope.definitions:
+            raise ElaborationError(f"'{name}' is declared twice", pos)
+        if name in FUNCTIONS or name in BINDERS or name in CONSTANTS or name == "E":
+            raise ElaborationError(f"'{name}' is a built-in name and cannot be declared", pos)
+        sym = sympy.Symbol(name, **assumptions)
+        scope.symbols[name] = sym
+        return sym
+
+    for p in t.params:
+        lo = _integer_literal(el, p.lo, "a parameter's lower bound")
+        hi = None if p.hi is None else _integer_literal(el, p.hi, "a parameter's upper bound")
+        if abs(lo) > MAX_PARAM_BOUND or (hi is not None and abs(hi) > MAX_PARAM_BOUND):
+            raise ElaborationError(f"bounds of '{p.var}' exceed {MAX_PARAM_BOUND:.0e}", p.pos)
+        if hi is not None and hi < lo:
+            raise ElaborationError(f"empty range {lo}..{hi} for '{p.var}'", p.pos)
+        assumptions = {"integer": True}
+        if lo >= 1:
+            assumptions["positive"] = True
+        elif lo >= 0:
+            assumptions["nonnegative"] = True
+        params.append(Parameter(declare(p.var, p.pos, **assumptions), lo, hi))
+
+    for item in t.lets:
+        if isinstance(item, ast.LetDomain):
+            for name, pos in item.names:
+                declare(name, pos, **DOMAINS[item.domain])
+        elif isinstance(item, ast.LetLaw):
+            entry = laws_module.LAWS.get(item.law.func)
+            if entry is None:
+                raise ElaborationError(
+                    f"unknown law '{item.law.func}' (known: {', '.join(sorted(laws_module.LAWS))})",
+                    item.law.pos)
+            cls, arity = entry
+            if len(item.law.args) != arity:
+                raise ElaborationError(f"{item.law.func} takes {arity} parameters", item.law.pos)
+            args = [el.expr(a) for a in item.law.args]
+            law = cls(*args)
+            for name, pos in item.names:
+                laws[declare(name, pos, real=True)] = law
+        elif isinstance(item, ast.LetDef):
+            if item.name in scope.symbols or item.name in scope.definitions:
+                raise ElaborationError(f"'{item.name}' is declared twice", item.pos)
+            formal = tuple(sympy.Symbol(f"{item.name}.{p}") for p in item.params)
+            for p, sym in zip(item.params, formal, strict=True):
+                scope.bound[p] = sym
+            try:
+                body = el.expr(item.body)
+            finally:
+                for p in item.params:
+                    scope.bound.pop(p, None)
+            scope.definitions[item.name] = _Definition(formal, body)
+
+    assumptions = [(el.expr(a.lhs), a.rel, el.expr(a.rhs)) for a in t.assumptions]
+    assert t.claim is not None and t.chain is not None
+    claim = _goal(el, t.claim.lhs, t.claim.rel, t.claim.rhs, t.claim.limit_var, t.claim.pos)
+    start = el.expr(t.chain.start)
+    steps: list[Step] = []
+    previous = start
+    for link in t.chain.links:
+        rhs = el.expr(link.expr)
+        goal = _goal_from(el, previous, link.rel, rhs, link.limit_var, link.pos)
+        if link.rule.name not in REGISTRY:
+            known = ", ".join(sorted(REGISTRY))
+            raise ElaborationError(f"unknown rule '{link.rule.name}' (known rules: {known})",
+                                   link.rule.pos)
+        args = tuple(_rule_arg(el, a) for a in link.rule.args)
+        line = link.pos.line
+        source = source_lines[line - 1].strip() if 0 < line <= len(source_lines) else ""
+        steps.append(Step(line, link.pos.col, goal, link.rule.name, args, source))
+        previous = rhs
+
+    crosschecks: dict[str, dict[str, Any]] = {}
+    for c in t.crosschecks:
+        if c.kind not in ("mpmath", "montecarlo"):
+            raise ElaborationError(f"unknown witness '{c.kind}' (mpmath or montecarlo)", c.pos)
+        entry = crosschecks.setdefault(c.kind, {})
+        for key, node in c.settings:
+            entry[key] = _integer_literal(el, node, f"crosscheck setting '{key}'")
+        if c.param is not None:
+            sym = scope.symbols.get(c.param.var)
+            if sym is None:
+                raise ElaborationError(f"'{c.param.var}' is not a declared symbol", c.param.pos)
+            entry["range"] = (sym, _integer_literal(el, c.param.lo, "a bound"),
+                              _integer_literal(el, c.param.hi, "a bound"))
+
+    context = Context(dict(scope.symbols), params, laws, assumptions,
+                      {"definitions": frozenset(scope.definitions)})
+    return Theorem(t.name, t.statement, t.pos.line, claim, start, steps, context,
+                   list(t.cites), crosschecks)
+
+
+def _goal(el: Elaborator, lhs: ast.Node, rel: str, rhs: ast.Node, var: str | None,
+          pos: Position) -> Goal:
+    return _goal_from(el, el.expr(lhs), rel, el.expr(rhs), var, pos)
+
+
+def _goal_from(el: Elaborator, lhs: sympy.Expr, rel: str, rhs: sympy.Expr, var: str | None,
+               pos: Position) -> Goal:
+    limit_var = None
+    if var is not None:
+        limit_var = el.scope.symbols.get(var)
+        if limit_var is None:
+            raise ElaborationError(f"limit variable '{var}' is not declared", pos)
+    return Goal(lhs, rel, rhs, limit_var)
+
+
+def _rule_arg(el: Elaborator, node: ast.Node) -> Any:
+    """A rule argument: a declared symbol or expression, a bare word, or a range binding."""
+    if isinstance(node, ast.Binding):
+        sym = el.scope.symbols.get(node.var)
+        if sym is None:
+            raise ElaborationError(f"'{node.var}' is not a declared symbol", node.pos)
+        lo = _integer_literal(el, node.lo, "a range bound")
+        hi = _integer_literal(el, node.hi, "a range bound")
+        if abs(lo) > MAX_PARAM_BOUND or abs(hi) > MAX_PARAM_BOUND:
+            raise ElaborationError(f"range bounds exceed {MAX_PARAM_BOUND:.0e}", node.pos)
+        return ("range", sym, lo, hi)
+    if isinstance(node, ast.Name) and node.id not in el.scope.symbols:
+        return node.id
+    return el.expr(node)

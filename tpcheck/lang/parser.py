@@ -1,0 +1,431 @@
+"""Recursive-descent parser of the proof language (grammar in ``docs/language.md``).
+
+Expressions use a precedence climber: ``+ -`` < ``* /`` < unary ``-`` < juxtaposition of a
+number and what follows it (``2k``, ``2(k+1)``) < ``^`` (right associative) < postfix ``!`` and
+``!!``. Nesting deeper than :data:`MAX_DEPTH` is refused with a clear error, so no input can
+exhaust the Python stack.
+"""
+
+from __future__ import annotations
+
+from tpcheck.errors import ParseError, Position
+from tpcheck.lang import ast
+from tpcheck.lang.lexer import Token, tokenize
+
+MAX_DEPTH = 150
+
+DOMAIN_WORDS = {
+    ("integer",): "integer",
+    ("natural",): "natural",
+    ("nonnegative", "integer"): "natural",
+    ("positive", "integer"): "positive integer",
+    ("real",): "real",
+    ("positive", "real"): "positive real",
+    ("nonnegative", "real"): "nonnegative real",
+    ("complex",): "complex",
+}
+
+RELATION_SYMBOLS = frozenset(ast.RELATIONS)
+
+
+def parse(text: str) -> ast.ProofFile:
+    """Parse a whole proof file."""
+    return _Parser(tokenize(text)).proof_file()
+
+
+def parse_expression(text: str) -> ast.Node:
+    """Parse a single expression (used by the Python API and tests)."""
+    p = _Parser(tokenize(text))
+    node = p.expr()
+    p.expect_kind("eof", "end of expression")
+    return node
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token]) -> None:
+        self.toks = tokens
+        self.i = 0
+        self.depth = 0
+
+    # ---- token helpers ----
+    @property
+    def tok(self) -> Token:
+        return self.toks[self.i]
+
+    def peek(self, k: int = 1) -> Token:
+        return self.toks[min(self.i + k, len(self.toks) - 1)]
+
+    def advance(self) -> Token:
+        t = self.toks[self.i]
+        if t.kind != "eof":
+            self.i += 1
+        return t
+
+    def at(self, kind: str, text: str | None = None) -> bool:
+        t = self.tok
+        return t.kind == kind and (text is None or t.text == text)
+
+    def at_sym(self, text: str) -> bool:
+        return self.at("sym", text)
+
+    def at_kw(self, text: str) -> bool:
+        return self.at("kw", text)
+
+    def error(self, message: str, tok: Token | None = None) -> ParseError:
+        t = tok or self.tok
+        found = "end of file" if t.kind == "eof" else repr(t.text)
+        hint = ""
+        prev = self.toks[self.i - 1] if self.i > 0 else None
+        if (prev is not None and t is self.tok and t.kind in ("ident", "num")
+                and (prev.kind in ("ident", "num") or prev.text in (")", "]", "!", "!!"))):
+            hint = "; a product needs '*' (only a number may touch what it multiplies: 3s, 2(k+1))"
+        return ParseError(f"{message} (found {found}){hint}", t.pos)
+
+    def expect_sym(self, text: str) -> Token:
+        if not self.at_sym(text):
+            raise self.error(f"expected '{text}'")
+        return self.advance()
+
+    def expect_kw(self, text: str) -> Token:
+        if not self.at_kw(text):
+            raise self.error(f"expected '{text}'")
+        return self.advance()
+
+    def expect_kind(self, kind: str, what: str) -> Token:
+        if not self.at(kind):
+            raise self.error(f"expected {what}")
+        return self.advance()
+
+    def ident(self, what: str = "a name") -> Token:
+        return self.expect_kind("ident", what)
+
+    # ---- file structure ----
+    def proof_file(self) -> ast.ProofFile:
+        theorems = []
+        while not self.at("eof"):
+            if not self.at_kw("theorem"):
+                raise self.error("expected 'theorem'")
+            theorems.append(self.theorem())
+        return ast.ProofFile(theorems)
+
+    def theorem(self) -> ast.Theorem:
+        start = self.expect_kw("theorem")
+        name = self.ident("the theorem's name").text
+        statement = ""
+        if self.at("str"):
+            statement = self.advance().text
+        thm = ast.Theorem(pos=start.pos, name=name, statement=statement)
+        while not self.at_kw("proof"):
+            self.header_item(thm)
+        self.expect_kw("proof")
+        thm.chain = self.chain()
+        self.expect_kw("qed")
+        while self.at_kw("crosscheck"):
+            thm.crosschecks.append(self.crosscheck())
+        if thm.claim is None:
+            raise ParseError(f"theorem '{name}' has no claim", start.pos)
+        return thm
+
+    def header_item(self, thm: ast.Theorem) -> None:
+        t = self.tok
+        if self.at_kw("let"):
+            thm.lets.extend(self.let())
+        elif self.at_kw("for"):
+            thm.params.append(self.param())
+        elif self.at("ident") and self.peek().kind == "kw" and self.peek().text == "in":
+            thm.params.append(self.range_param(t.pos))
+        elif self.at_kw("assume"):
+            self.advance()
+            lhs = self.expr()
+            rel = self.relation_symbol(allow_limit=False)
+            thm.assumptions.append(ast.Assume(t.pos, lhs, rel, self.expr()))
+        elif self.at_kw("cite"):
+            self.advance()
+            thm.cites.append(self.ident("a reference key").text)
+            while self.at_sym(","):
+                self.advance()
+                thm.cites.append(self.ident("a reference key").text)
+        elif self.at_kw("claim"):
+            if thm.claim is not None:
+                raise self.error("a theorem has one claim")
+            self.advance()
+            thm.claim = self.relation(t.pos)
+        elif self.at_kw("crosscheck"):
+            thm.crosschecks.append(self.crosscheck())
+        elif self.at("str"):
+            raise self.error("the statement goes right after the theorem's name")
+        else:
+            raise self.error(
+                "expected 'let', 'for', 'assume', 'cite', 'claim', 'crosscheck' or 'proof'"
+            )
+
+    def param(self) -> ast.Param:
+        start = self.expect_kw("for")
+        if self.at_kw("all"):
+            self.advance()
+            var = self.ident("a parameter name").text
+            self.expect_sym(">=")
+            return ast.Param(start.pos, var, self.expr(), None)
+        return self.range_param(start.pos)
+
+    def range_param(self, pos: Position) -> ast.Param:
+        var = self.ident("a parameter name").text
+        self.expect_kw("in")
+        lo = self.expr()
+        self.expect_sym("..")
+        return ast.Param(pos, var, lo, self.expr())
+
+    def let(self) -> list[ast.LetDomain | ast.LetLaw | ast.LetDef]:
+        start = self.expect_kw("let")
+        first = self.ident("a name to declare")
+        if self.at_sym("(") or (self.at_sym("=")):
+            params: list[str] = []
+            if self.at_sym("("):
+                self.advance()
+                params.append(self.ident("a parameter").text)
+                while self.at_sym(","):
+                    self.advance()
+                    params.append(self.ident("a parameter").text)
+                self.expect_sym(")")
+            self.expect_sym("=")
+            return [ast.LetDef(start.pos, first.text, tuple(params), self.expr())]
+        names = [(first.text, first.pos)]
+        while self.at_sym(","):
+            self.advance()
+            t = self.ident("a name to declare")
+            names.append((t.text, t.pos))
+        if self.at_sym(":"):
+            self.advance()
+            words = []
+            wpos = self.tok
+            while self.at("ident") and self.tok.text in {
+                "integer", "natural", "nonnegative", "positive", "real", "complex"
+            }:
+                words.append(self.advance().text)
+            domain = DOMAIN_WORDS.get(tuple(words))
+            if domain is None:
+                raise ParseError(
+                    "unknown domain '" + " ".join(words) + "'; use one of: "
+                    + ", ".join(sorted(set(DOMAIN_WORDS.values()))),
+                    wpos.pos,
+                )
+            return [ast.LetDomain(start.pos, tuple(names), domain)]
+        if self.at_sym("~"):
+            self.advance()
+            t = self.ident("a law, e.g. Normal(0, 1)")
+            if not self.at_sym("("):
+                raise self.error("expected '(' after the law's name")
+            law = self.call(t)
+            return [ast.LetLaw(start.pos, tuple(names), law)]
+        raise self.error("expected ':' (a domain), '~' (a law) or '=' (a definition)")
+
+    def crosscheck(self) -> ast.Crosscheck:
+        start = self.expect_kw("crosscheck")
+        kind = self.ident("a witness kind (mpmath or montecarlo)").text
+        settings = []
+        param = None
+        while self.at("ident") or self.at_kw("for"):
+            if self.at_kw("for"):
+                param = self.range_param(self.advance().pos)
+                continue
+            key = self.advance()
+            settings.append((key.text, self.expr()))
+        return ast.Crosscheck(start.pos, kind, tuple(settings), param)
+
+    def relation_symbol(self, allow_limit: bool = True) -> str:
+        if self.at("sym") and self.tok.text in RELATION_SYMBOLS:
+            if self.tok.text == "->" and not allow_limit:
+                raise self.error("a limit arrow is not allowed here")
+            return self.advance().text
+        raise self.error("expected a relation (=, <=, <, >=, >, ->)")
+
+    def limit_tail(self) -> str:
+        self.expect_kw("as")
+        var = self.ident("the limit variable").text
+        self.expect_sym("->")
+        t = self.tok
+        if not (self.at("ident") and t.text == "oo"):
+            raise self.error("only limits 'as n -> oo' are supported")
+        self.advance()
+        return var
+
+    def relation(self, pos: Position) -> ast.Relation:
+        lhs = self.expr()
+        rel = self.relation_symbol()
+        rhs = self.expr()
+        var = self.limit_tail() if rel == "->" else None
+        return ast.Relation(pos, lhs, rel, rhs, var)
+
+    def chain(self) -> ast.Chain:
+        start_tok = self.tok
+        start = self.expr()
+        links = []
+        while self.at("sym") and self.tok.text in RELATION_SYMBOLS:
+            rel_tok = self.tok
+            rel = self.relation_symbol()
+            expr = self.expr()
+            var = self.limit_tail() if rel == "->" else None
+            if not self.at_kw("by"):
+                raise self.error("every step needs a justification 'by RULE'")
+            self.advance()
+            rt = self.ident("a rule name")
+            args: tuple[ast.Node, ...] = ()
+            if self.at_sym("(") and not self.tok.space_before:
+                args = self.call(rt).args
+            links.append(ast.Link(rel_tok.pos, rel, expr, var, ast.RuleCall(rt.pos, rt.text, args)))
+        if not links:
+            raise self.error("a derivation needs at least one step 'REL expr by RULE'")
+        return ast.Chain(start_tok.pos, start, tuple(links))
+
+    # ---- expressions ----
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"expression nested more than {MAX_DEPTH} deep")
+
+    def expr(self) -> ast.Node:
+        self.enter()
+        try:
+            left = self.term()
+            while self.at("sym") and self.tok.text in ("+", "-"):
+                op = self.advance()
+                left = ast.BinOp(op.pos, op.text, left, self.term())
+            return left
+        finally:
+            self.depth -= 1
+
+    def term(self) -> ast.Node:
+        left = self.unary()
+        while self.at("sym") and self.tok.text in ("*", "/"):
+            op = self.advance()
+            left = ast.BinOp(op.pos, op.text, left, self.unary())
+        return left
+
+    def unary(self) -> ast.Node:
+        if self.at_sym("-"):
+            t = self.advance()
+            self.enter()
+            try:
+                return ast.Neg(t.pos, self.unary())
+            finally:
+                self.depth -= 1
+        if self.at_sym("+"):
+            self.advance()
+            return self.unary()
+        return self.juxtaposed()
+
+    def juxtaposed(self) -> ast.Node:
+        """``2k``, ``3n^2``, ``2(k+1)``: a number written against what follows multiplies it."""
+        left = self.power()
+        if isinstance(left, ast.Num):
+            t = self.tok
+            if not t.space_before and (t.kind == "ident" or (t.kind == "sym" and t.text == "(")):
+                return ast.BinOp(t.pos, "implicit", left, self.power())
+        return left
+
+    def power(self) -> ast.Node:
+        base = self.postfix()
+        if self.at_sym("^"):
+            op = self.advance()
+            self.enter()
+            try:
+                exponent = self.unary()
+            finally:
+                self.depth -= 1
+            return ast.BinOp(op.pos, "^", base, exponent)
+        return base
+
+    def postfix(self) -> ast.Node:
+        node = self.primary()
+        while self.at("sym") and self.tok.text in ("!", "!!"):
+            op = self.advance()
+            node = ast.Postfix(op.pos, op.text, node)
+        return node
+
+    def primary(self) -> ast.Node:
+        t = self.tok
+        if t.kind == "num":
+            self.advance()
+            return ast.Num(t.pos, t.text)
+        if t.kind == "ident":
+            self.advance()
+            if t.text == "E" and self.at_sym("["):
+                self.advance()
+                arg = self.expr()
+                self.expect_sym("]")
+                return ast.Expect(t.pos, arg)
+            if self.at_sym("(") and not self.tok.space_before:
+                return self.call(t)
+            if self.at_sym("[") and not self.tok.space_before:
+                self.advance()
+                indices = [self.expr()]
+                while self.at_sym(","):
+                    self.advance()
+                    indices.append(self.expr())
+                self.expect_sym("]")
+                return ast.Index(t.pos, t.text, tuple(indices))
+            return ast.Name(t.pos, t.text)
+        if t.kind == "sym" and t.text == "(":
+            self.advance()
+            self.enter()
+            try:
+                inner = self.expr()
+            finally:
+                self.depth -= 1
+            self.expect_sym(")")
+            return inner
+        if t.kind == "sym" and t.text == "|":
+            self.advance()
+            inner = self.expr()
+            self.expect_sym("|")
+            return ast.Abs(t.pos, inner)
+        if t.kind == "sym" and t.text == "[":
+            self.advance()
+            self.enter()
+            try:
+                items = [self.expr()]
+                while self.at_sym(","):
+                    self.advance()
+                    items.append(self.expr())
+            finally:
+                self.depth -= 1
+            self.expect_sym("]")
+            return ast.ListExpr(t.pos, tuple(items))
+        if t.kind == "kw":
+            raise self.error(f"'{t.text}' is a keyword and cannot stand in an expression")
+        raise self.error("expected an expression")
+
+    def call(self, name_tok: Token) -> ast.Call:
+        self.expect_sym("(")
+        self.enter()
+        try:
+            args: list[ast.Node] = []
+            if not self.at_sym(")"):
+                args.append(self.call_arg())
+                while self.at_sym(","):
+                    self.advance()
+                    args.append(self.call_arg())
+            self.expect_sym(")")
+        finally:
+            self.depth -= 1
+        return ast.Call(name_tok.pos, name_tok.text, tuple(args))
+
+    def call_arg(self) -> ast.Node:
+        t = self.tok
+        nxt = self.peek()
+        if t.kind == "ident" and nxt.kind == "kw" and nxt.text == "in":
+            self.advance()
+            self.advance()
+            coll = self.expr()
+            if self.at_sym(".."):
+                self.advance()
+                return ast.Binding(t.pos, t.text, coll, self.expr())
+            return ast.Member(t.pos, t.text, coll)
+        if t.kind == "ident" and nxt.kind == "sym" and nxt.text == "=":
+            # "i = a..b" binds i; anything else after '=' is an error, not an equation.
+            self.advance()
+            self.advance()
+            lo = self.expr()
+            self.expect_sym("..")
+            return ast.Binding(t.pos, t.text, lo, self.expr())
+        return self.expr()

@@ -1,0 +1,163 @@
+"""Check reports: the result of checking files, as text for a terminal and as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from tpcheck.kernel import StepResult, TheoremResult, Verdict
+
+EXIT_OK, EXIT_REFUTED, EXIT_ERROR, EXIT_UNDECIDED, EXIT_DISAGREEMENT = 0, 1, 2, 3, 4
+
+_COLOURS = {
+    Verdict.PROVED: "\033[32m", Verdict.VERIFIED: "\033[32m", Verdict.CORROBORATED: "\033[33m",
+    Verdict.UNDECIDED: "\033[35m", Verdict.REFUTED: "\033[31m",
+}
+_RESET = "\033[0m"
+
+
+@dataclass
+class FileReport:
+    path: str
+    sha256: str
+    theorems: list[TheoremResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    version: str
+    files: list[FileReport] = field(default_factory=list)
+    require: Verdict | None = None
+
+    @property
+    def theorems(self) -> list[TheoremResult]:
+        return [t for f in self.files for t in f.theorems]
+
+    def summary(self) -> dict[str, int]:
+        counts = {"theorems": len(self.theorems)}
+        for v in Verdict:
+            counts[v.value] = sum(1 for t in self.theorems if t.verdict is v)
+        counts["errors"] = sum(len(f.errors) for f in self.files)
+        counts["disagreements"] = sum(len(t.disagreements) for t in self.theorems) + sum(
+            len(f.internal_errors) for f in self.files)
+        return counts
+
+    def below_requirement(self, t: TheoremResult) -> bool:
+        return self.require is not None and t.verdict.strength < self.require.strength
+
+    @property
+    def exit_code(self) -> int:
+        s = self.summary()
+        if s["disagreements"]:
+            return EXIT_DISAGREEMENT
+        if s[Verdict.REFUTED.value]:
+            return EXIT_REFUTED
+        if s["errors"]:
+            return EXIT_ERROR
+        if s[Verdict.UNDECIDED.value] or any(self.below_requirement(t) for t in self.theorems):
+            return EXIT_UNDECIDED
+        return EXIT_OK
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == EXIT_OK
+
+    # ---- JSON ----
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tool": "tpcheck",
+            "version": self.version,
+            "files": [
+                {
+                    "path": f.path,
+                    "sha256": f.sha256,
+                    "theorems": [_theorem_json(t) for t in f.theorems],
+                    "errors": f.errors + f.internal_errors,
+                }
+                for f in self.files
+            ],
+            "summary": self.summary(),
+            "seeds": sorted({t.seed for t in self.theorems}),
+            "exit_code": self.exit_code,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, default=str)
+
+    # ---- text ----
+    def to_text(self, colour: bool = False) -> str:
+        out: list[str] = []
+
+        def paint(v: Verdict, text: str) -> str:
+            return f"{_COLOURS[v]}{text}{_RESET}" if colour else text
+
+        width = max([len(t.name) for t in self.theorems] + [10])
+        for f in self.files:
+            out.append(f.path)
+            for t in f.theorems:
+                extra = ""
+                if t.range:
+                    extra = " on " + ", ".join(f"{k} in {lo}..{hi}" for k, (lo, hi) in t.range.items())
+                out.append(f"  {t.name:<{width}}  {paint(t.verdict, t.verdict.value)}{extra}")
+                for s in t.steps:
+                    if s.verdict in (Verdict.PROVED, Verdict.VERIFIED) and not s.disagreement:
+                        continue
+                    out.extend("    " + line for line in _step_text(f.path, s))
+            for e in f.errors + f.internal_errors:
+                out.extend("  " + line for line in e.splitlines())
+        s = self.summary()
+        parts = [f"{s[v.value]} {v.value}" for v in Verdict if s[v.value]]
+        line = f"{s['theorems']} theorem{'s' if s['theorems'] != 1 else ''}: " + (
+            ", ".join(parts) or "none")
+        if s["errors"]:
+            line += f"; {s['errors']} error{'s' if s['errors'] != 1 else ''}"
+        if s["disagreements"]:
+            line += f"; {s['disagreements']} INTERNAL DISAGREEMENT(S): the checker is wrong somewhere"
+        if self.require is not None:
+            below = sum(1 for t in self.theorems if self.below_requirement(t))
+            line += f"; {below} below the required {self.require.value}"
+        out.append(line)
+        return "\n".join(out)
+
+
+def _step_text(path: str, s: StepResult) -> list[str]:
+    lines = [f"{path}:{s.line}: {s.verdict.value} by {s.rule}: {s.detail}"]
+    if s.counterexample:
+        lines.append(f"  counterexample: {json.dumps(s.counterexample, default=str)}")
+    for e in s.evidence:
+        if e.kind in ("mpmath", "montecarlo"):
+            mark = {True: "agrees", False: "DISAGREES", None: "inconclusive"}[e.ok]
+            lines.append(f"  {e.kind} witness {mark}: {e.detail}")
+    if s.disagreement:
+        lines.append(f"  INTERNAL DISAGREEMENT: {s.disagreement}")
+    return lines
+
+
+def _theorem_json(t: TheoremResult) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "statement": t.statement,
+        "line": t.line,
+        "verdict": t.verdict.value,
+        "range": t.range,
+        "cites": t.cites,
+        "seed": t.seed,
+        "steps": [
+            {
+                "line": s.line,
+                "rule": s.rule,
+                "relation": s.relation,
+                "source": s.source,
+                "verdict": s.verdict.value,
+                "detail": s.detail,
+                "range": s.range,
+                "counterexample": s.counterexample,
+                "disagreement": s.disagreement,
+                "evidence": [e.to_json() for e in s.evidence],
+            }
+            for s in t.steps
+        ],
+    }

@@ -1,0 +1,71 @@
+"""Choosing the parameter instances a witness evaluates at."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import sympy
+
+from tpcheck.kernel import Context, Goal, Judgement, Verdict
+
+
+def parse_exact(text: str) -> sympy.Rational | None:
+    """An exact rational from a counterexample's rendering ("7", "-3/4"); None otherwise."""
+    num, _, den = text.partition("/")
+    try:
+        return sympy.Rational(int(num), int(den) if den else 1)
+    except ValueError:
+        return None
+
+
+def deterministic_symbols(goal: Goal, ctx: Context) -> list[sympy.Symbol]:
+    free = goal.lhs.free_symbols | goal.rhs.free_symbols
+    for law in {ctx.laws[s] for s in free if s in ctx.laws}:
+        for p in law.parameters:
+            free |= p.free_symbols
+    free -= ctx.random_symbols
+    if goal.limit_var is not None:
+        free.discard(goal.limit_var)
+    return sorted(free, key=lambda s: s.name)
+
+
+def witness_instances(
+    goal: Goal, ctx: Context, judgement: Judgement, settings: dict[str, Any], count: int,
+    seed: int,
+) -> list[dict[sympy.Symbol, sympy.Expr]]:
+    """Instances for a witness: the counterexample of a REFUTED step, else a seeded sample
+    inside the verified range (or the crosscheck range) and the declared domains."""
+    symbols = deterministic_symbols(goal, ctx)
+    by_name = {s.name: s for s in symbols}
+    if judgement.verdict is Verdict.REFUTED and judgement.counterexample:
+        inst = {}
+        for name, text in judgement.counterexample.get("instance", {}).items():
+            v = parse_exact(text)
+            if name in by_name and v is not None:
+                inst[by_name[name]] = v
+        if set(inst) == set(symbols):
+            return [inst]
+    space = ctx.space
+    exhaustive: list[tuple[sympy.Symbol, int, int]] = []
+    for var, (lo, hi) in (judgement.range or {}).items():
+        if var in by_name:
+            space = space.with_bounds(by_name[var], lo, hi)
+    crange = settings.get("range")
+    if crange is not None and crange[0] in symbols:
+        exhaustive.append(crange)
+    rng = random.Random(seed)
+    if exhaustive:
+        sym, lo, hi = exhaustive[0]
+        rest = [s for s in symbols if s != sym]
+        out = []
+        for v in range(lo, hi + 1):
+            base = space.sample(rest, 1, rng) if rest else [{}]
+            if base:
+                inst = {**base[0], sym: sympy.Integer(v)}
+                if space.satisfies(inst):
+                    out.append(inst)
+        return out
+    if not symbols:
+        return [{}]
+    return space.sample(symbols, count, rng)
