@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from tpcheck.heads import Expectation
+from tpcheck.heads import Expectation, narayana
 from tpcheck.hypergeometric import term_ratio
 from tpcheck.instances import InstanceSpace
 
@@ -60,7 +60,7 @@ def exact_value(expr: sympy.Expr, instance: dict[sympy.Symbol, sympy.Expr]) -> s
     if expr.has(Expectation):
         return None
     value = expr.xreplace(instance)
-    if value.has(sympy.Sum, sympy.Product):
+    if value.has(sympy.Sum, sympy.Product, narayana):
         value = value.doit()
     if value.free_symbols or value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         return None
@@ -84,12 +84,14 @@ def numbers_differ(a: sympy.Expr, b: sympy.Expr) -> bool | None:
 
 
 def find_counterexample(
-    lhs: sympy.Expr, rhs: sympy.Expr, space: InstanceSpace, count: int = 12, seed: int = 0
+    lhs: sympy.Expr, rhs: sympy.Expr, space: InstanceSpace, count: int = 24, seed: int = 0
 ) -> tuple[dict | None, int]:
     """An exact instance where the two sides differ, and the number of instances tried."""
     symbols = sorted(lhs.free_symbols | rhs.free_symbols, key=lambda s: s.name)
     rng = random.Random(seed)
     instances = space.sample(symbols, count, rng) if symbols else [{}]
+    # Smallest instances first, so that a reported counterexample is as simple as possible.
+    instances.sort(key=lambda inst: sum(abs(v.p) + v.q for v in inst.values()))
     tried = 0
     for inst in instances:
         lv, rv = exact_value(lhs, inst), exact_value(rhs, inst)
@@ -119,14 +121,20 @@ def decide_equal(
             if d is not None:
                 return d
     cex, tried = find_counterexample(lhs, rhs, space)
+    if cex is None and tried == 0 and not diff.has(Expectation):
+        # The expectations cancel: lhs - rhs = diff whatever their values.
+        cex, tried = find_counterexample(diff, sympy.Integer(0), space)
+        if cex is not None:
+            cex = {"instance": cex["instance"], "lhs - rhs": cex["lhs"]}
     if cex is not None:
         return Decision("unequal", "exact instance", "the sides differ at an instance", cex, tried)
-    return Decision(
-        "unknown",
-        "none",
-        f"lhs - rhs reduces to {diff}, not 0, and the {tried} exact instances tried agree",
-        instances_tried=tried,
-    )
+    if tried == 0:
+        why = "no instance could be evaluated exactly" + (
+            " (expectations remain)" if diff.has(Expectation) else "")
+    else:
+        why = f"the {tried} exact instances tried agree"
+    return Decision("unknown", "none", f"lhs - rhs reduces to {diff}, not 0, and {why}",
+                    instances_tried=tried)
 
 
 def _by_induction(

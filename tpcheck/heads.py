@@ -22,15 +22,18 @@ class Expectation(sympy.Function):
 
 
 class narayana(sympy.Function):  # noqa: N801  (lower case like sympy's catalan, binomial)
-    """Narayana number N(k, j) = binomial(k, j) binomial(k, j - 1) / k (k >= 1)."""
+    """Narayana number N(k, j) = binomial(k, j) binomial(k, j - 1) / k (k >= 1).
+
+    Stays unevaluated until ``doit()``, which computes it at integer arguments.
+    """
 
     nargs = 2
 
-    @classmethod
-    def eval(cls, k, j):  # noqa: ANN001, ANN206
+    def doit(self, **hints) -> sympy.Expr:  # noqa: ANN003
+        k, j = (a.doit(**hints) if hints.get("deep", True) else a for a in self.args)
         if k.is_Integer and j.is_Integer and k >= 1:
             return sympy.binomial(k, j) * sympy.binomial(k, j - 1) / k
-        return None
+        return narayana(k, j)
 
 
 def expectations(expr: sympy.Expr) -> list[Expectation]:

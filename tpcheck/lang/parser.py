@@ -281,7 +281,7 @@ class _Parser:
     def enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.error(f"expression nested more than {MAX_DEPTH} deep")
+            raise self.error(f"expression nested too deeply (nesting limit {MAX_DEPTH})")
 
     def expr(self) -> ast.Node:
         self.enter()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sympy
 
 from tpcheck.equality import Decision, decide_equal
-from tpcheck.heads import Expectation
 from tpcheck.instances import InstanceSpace
 from tpcheck.kernel import Evidence, Judgement, Verdict
 
@@ -18,7 +17,7 @@ def judge_equal(
     if d.status == "equal":
         return Judgement(Verdict.PROVED, f"{rule}: {d.reason}",
                          evidence=[Evidence("symbolic", True, f"{d.method}: {d.reason}")])
-    if d.status == "unequal" and refutable and not (lhs.has(Expectation) or rhs.has(Expectation)):
+    if d.status == "unequal" and refutable:
         return Judgement(Verdict.REFUTED, f"{rule}: {d.reason}", counterexample=d.counterexample,
                          evidence=[Evidence("exact-instances", True, d.reason,
                                             {"instances": d.instances_tried})])

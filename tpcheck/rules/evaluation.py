@@ -7,7 +7,7 @@ import itertools
 import sympy
 
 from tpcheck.equality import decide_equal, render_instance
-from tpcheck.heads import Expectation
+from tpcheck.heads import Expectation, narayana
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.rules.common import range_args
 
@@ -16,14 +16,14 @@ MAX_INSTANCES = 5000
 
 def _carry_out(e: sympy.Expr) -> sympy.Expr:
     """Finite sums and products carried out; closed-form summation where sympy has one."""
-    return e.doit(deep=True) if e.has(sympy.Sum, sympy.Product, sympy.Integral) else e
+    return e.doit(deep=True) if e.has(sympy.Sum, sympy.Product, sympy.Integral, narayana) else e
 
 
 @rule("eval", human="evaluation", latex="by direct evaluation")
 def evaluate_sides(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """Evaluate both sides exactly on every instance of a finite range, and compare.
 
-    Ranges come from the rule's arguments (``eval(k in 0..12)``) or from the theorem's ranged
+    Ranges come from the rule's arguments (a binding ``k in 0..12``) or from the theorem's ranged
     parameters (``for k in 0..12``). For each instance both sides are substituted, finite sums
     and products carried out, and the results compared exactly (as ``algebra``, so symbols
     other than the ranged ones stay symbolic). With no range the sides are evaluated once,

@@ -92,6 +92,19 @@ def montecarlo_witness(
     g = np.asarray(grad)
     se = float(np.sqrt(max(0.0, g @ cov @ g)))
     diff = float(d0)
+    if se == 0.0:
+        scale = 1.0 + float(np.max(np.abs(means)))
+        same = abs(diff) <= 1e-9 * scale
+        refuted = judgement.verdict is Verdict.REFUTED
+        # No sampling error here: the float comparison alone speaks (the mpmath witness
+        # re-checks a counterexample at high precision, so a tiny exact difference is its job).
+        ok = (None if refuted else True) if same else (True if refuted else False)
+        return [Evidence(
+            "montecarlo", ok,
+            "the sides are the same function of the simulated expectations" if same
+            else f"the sides differ by {diff:.4g} whatever the simulated values",
+            {"estimate": diff, "std_error": 0.0, "samples": samples, "seed": step_seed},
+        )]
     z = diff / se if se > 0 else (0.0 if abs(diff) < 1e-12 else float("inf"))
     if goal.rel in ("<=", "<"):
         flagged = z > Z_THRESHOLD

@@ -1,0 +1,71 @@
+"""Print syntax trees back to proof-language text (fully parenthesised where needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tpcheck.lang import ast
+
+_PREC = {"+": 10, "-": 10, "*": 20, "/": 20, "implicit": 25, "^": 30}
+
+
+def to_source(node: ast.Node) -> str:
+    """Text that parses back to a tree of the same shape as ``node``."""
+    return _src(node, 0)
+
+
+def _wrap(text: str, inner: int, outer: int) -> str:
+    return f"({text})" if inner < outer else text
+
+
+def _src(n: ast.Node, ctx: int) -> str:  # noqa: C901
+    if isinstance(n, ast.Num):
+        return n.text
+    if isinstance(n, ast.Name):
+        return n.id
+    if isinstance(n, ast.BinOp):
+        p = _PREC[n.op]
+        if n.op == "^":
+            return _wrap(f"{_src(n.left, 31)}^{_src(n.right, 30)}", p, ctx)
+        if n.op == "implicit":
+            right = _src(n.right, 30)
+            if not (isinstance(n.right, ast.Name | ast.Call | ast.Index | ast.Expect)
+                    or (isinstance(n.right, ast.BinOp) and n.right.op == "^"
+                        and isinstance(n.right.left, ast.Name))):
+                right = f"({_src(n.right, 0)})"
+            return _wrap(f"{_src(n.left, 40)}{right}", p, ctx)
+        left = _src(n.left, p)
+        right = _src(n.right, p + 1)
+        return _wrap(f"{left} {n.op} {right}", p, ctx)
+    if isinstance(n, ast.Neg):
+        return _wrap(f"-{_src(n.operand, 26)}", 26, ctx)
+    if isinstance(n, ast.Postfix):
+        inner = _src(n.operand, 40)
+        if isinstance(n.operand, ast.Postfix):
+            inner = f"({inner})"  # "(n!)!" is not "n!!"
+        return f"{inner}{n.op}"
+    if isinstance(n, ast.Abs):
+        return f"|{_src(n.operand, 0)}|"
+    if isinstance(n, ast.Expect):
+        return f"E[{_src(n.arg, 0)}]"
+    if isinstance(n, ast.Index):
+        return f"{n.name}[{', '.join(_src(i, 0) for i in n.indices)}]"
+    if isinstance(n, ast.ListExpr):
+        return f"[{', '.join(_src(i, 0) for i in n.items)}]"
+    if isinstance(n, ast.Binding):
+        return f"{n.var} = {_src(n.lo, 0)}..{_src(n.hi, 0)}"
+    if isinstance(n, ast.Member):
+        return f"{n.var} in {_src(n.collection, 0)}"
+    if isinstance(n, ast.Call):
+        return f"{n.func}({', '.join(_src(a, 0) for a in n.args)})"
+    raise TypeError(f"cannot print {type(n).__name__}")
+
+
+def shape(node: Any) -> Any:
+    """The tree without source positions (for comparing trees)."""
+    if isinstance(node, ast.Node):
+        fields = [(k, v) for k, v in vars(node).items() if k != "pos"]
+        return (type(node).__name__, tuple((k, shape(v)) for k, v in fields))
+    if isinstance(node, tuple):
+        return tuple(shape(x) for x in node)
+    return node
