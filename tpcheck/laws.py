@@ -1,56 +1,195 @@
-"""Laws of random objects: exact moments, high-precision densities and seeded samplers.
+"""Laws of random objects: exact moments, high-precision expectations and seeded samplers.
 
-Every law takes sympy expressions as parameters (which may contain the theorem's symbols); the
-numeric methods take an environment that gives those symbols values.
+Parameters are sympy expressions (they may contain the theorem's symbols); numeric methods
+take the parameters' values. Every law gives its raw moments E[X^j] exactly, so a Monte-Carlo
+witness can instantiate a family declared only by its moments with a concrete law.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import mpmath
 import numpy as np
 import sympy
 
 
+class Law:
+    """Interface: ``parameters``, ``moment(j)``, ``mpmath_expectation``, ``sample``."""
+
+    name = "Law"
+    parameters: tuple[sympy.Expr, ...] = ()
+
+    def moment(self, j: int) -> sympy.Expr | None:
+        raise NotImplementedError
+
+    def mpmath_expectation(self, f: Callable[[Any], Any], *params: Any) -> Any:
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator, size: Any, *params: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return f"{self.name}({', '.join(str(p) for p in self.parameters)})"
+
+
 @dataclass(frozen=True)
-class Normal:
+class Normal(Law):
     """N(mean, variance): density exp(-(x - mean)^2 / (2 variance)) / sqrt(2 pi variance)."""
 
     mean: sympy.Expr
     variance: sympy.Expr
-
     name = "Normal"
 
     @property
-    def parameters(self) -> tuple[sympy.Expr, ...]:
+    def parameters(self) -> tuple[sympy.Expr, ...]:  # type: ignore[override]
         return (self.mean, self.variance)
 
     def centred_moment(self, m: sympy.Expr) -> sympy.Expr | None:
         """E[(X - mean)^m] = variance^(m/2) (m - 1)!! for even m >= 0, 0 for odd m >= 1.
 
-        Returns None when the parity of ``m`` cannot be decided from its assumptions
-        (Isserlis 1918; theory facts 1.1).
+        None when the parity of ``m`` does not follow from its assumptions (Isserlis 1918).
         """
-        half = m / 2
         if m.is_nonnegative is not True or m.is_integer is not True:
             return None
-        if half.is_integer:
-            return self.variance**half * sympy.factorial2(m - 1)
+        if (m / 2).is_integer:
+            return self.variance ** (m / 2) * sympy.factorial2(m - 1)
         if ((m - 1) / 2).is_integer:
             return sympy.Integer(0)
         return None
 
-    def mpmath_expectation(self, f, mean: mpmath.mpf, variance: mpmath.mpf):  # noqa: ANN001, ANN201
-        """E[f(X)] by tanh-sinh quadrature against the standard normal density."""
+    def moment(self, j: int) -> sympy.Expr:
+        return sympy.expand(sympy.Add(*[
+            sympy.binomial(j, i) * self.mean ** (j - i) * self.centred_moment(sympy.Integer(i))
+            for i in range(j + 1)
+        ]))
+
+    def mpmath_expectation(self, f: Callable[[Any], Any], mean: Any, variance: Any) -> Any:
         sd = mpmath.sqrt(variance)
         norm = 1 / mpmath.sqrt(2 * mpmath.pi)
-        return mpmath.quad(
-            lambda z: f(mean + sd * z) * mpmath.exp(-z * z / 2) * norm, [-mpmath.inf, 0, mpmath.inf]
-        )
+        return mpmath.quad(lambda z: f(mean + sd * z) * mpmath.exp(-z * z / 2) * norm,
+                           [-mpmath.inf, 0, mpmath.inf])
 
-    def sample(self, rng: np.random.Generator, size: int, mean: float, variance: float) -> np.ndarray:
+    def sample(self, rng: np.random.Generator, size: Any, mean: float, variance: float) -> np.ndarray:
         return mean + np.sqrt(variance) * rng.standard_normal(size)
 
 
-LAWS: dict[str, tuple[type, int]] = {"Normal": (Normal, 2)}
+@dataclass(frozen=True)
+class TwoPoint(Law):
+    """X = a with probability p, b with probability 1 - p."""
+
+    a: sympy.Expr
+    b: sympy.Expr
+    p: sympy.Expr
+    name = "TwoPoint"
+
+    @property
+    def parameters(self) -> tuple[sympy.Expr, ...]:  # type: ignore[override]
+        return (self.a, self.b, self.p)
+
+    def moment(self, j: int) -> sympy.Expr:
+        return self.p * self.a**j + (1 - self.p) * self.b**j
+
+    def mpmath_expectation(self, f: Callable[[Any], Any], a: Any, b: Any, p: Any) -> Any:
+        return p * f(a) + (1 - p) * f(b)
+
+    def sample(self, rng: np.random.Generator, size: Any, a: float, b: float, p: float) -> np.ndarray:
+        return np.where(rng.random(size) < p, a, b)
+
+
+@dataclass(frozen=True)
+class Rademacher(TwoPoint):
+    """X = +1 or -1 with probability 1/2 each."""
+
+    a: sympy.Expr = sympy.Integer(1)
+    b: sympy.Expr = sympy.Integer(-1)
+    p: sympy.Expr = sympy.Rational(1, 2)
+    name = "Rademacher"
+
+    def describe(self) -> str:
+        return "Rademacher()"
+
+
+@dataclass(frozen=True)
+class Uniform(Law):
+    """Uniform on [a, b]: E[X^j] = (b^(j+1) - a^(j+1)) / ((j + 1)(b - a))."""
+
+    a: sympy.Expr
+    b: sympy.Expr
+    name = "Uniform"
+
+    @property
+    def parameters(self) -> tuple[sympy.Expr, ...]:  # type: ignore[override]
+        return (self.a, self.b)
+
+    def moment(self, j: int) -> sympy.Expr:
+        return sympy.expand((self.b ** (j + 1) - self.a ** (j + 1)) / ((j + 1) * (self.b - self.a)))
+
+    def mpmath_expectation(self, f: Callable[[Any], Any], a: Any, b: Any) -> Any:
+        return mpmath.quad(f, [a, b]) / (b - a)
+
+    def sample(self, rng: np.random.Generator, size: Any, a: float, b: float) -> np.ndarray:
+        return rng.uniform(a, b, size)
+
+
+@dataclass(frozen=True)
+class CentredExponential(Law):
+    """X = Y - 1 with Y ~ Exponential(1): mean 0, variance 1, E[X^j] = sum_i C(j,i) i! (-1)^(j-i)."""
+
+    name = "CentredExponential"
+
+    def moment(self, j: int) -> sympy.Expr:
+        return sympy.Add(*[sympy.binomial(j, i) * sympy.factorial(i) * (-1) ** (j - i)
+                           for i in range(j + 1)])
+
+    def mpmath_expectation(self, f: Callable[[Any], Any]) -> Any:
+        return mpmath.quad(lambda y: f(y - 1) * mpmath.exp(-y), [0, mpmath.inf])
+
+    def sample(self, rng: np.random.Generator, size: Any) -> np.ndarray:
+        return rng.exponential(1.0, size) - 1.0
+
+
+@dataclass(frozen=True)
+class IIDFamily:
+    """X[lo], ..., X[hi]: independent copies of one law, known by its declared moments
+    E[X^j] = moments[j] and, when given, by a concrete law."""
+
+    base: sympy.IndexedBase
+    lo: sympy.Expr
+    hi: sympy.Expr
+    moments: tuple[tuple[int, sympy.Expr], ...]
+    law: Law | None = None
+
+    def with_law(self, law: Law) -> IIDFamily:
+        return IIDFamily(self.base, self.lo, self.hi, self.moments, law)
+
+    @property
+    def parameters(self) -> tuple[sympy.Expr, ...]:
+        extra = tuple(v for _, v in self.moments)
+        return (self.lo, self.hi, *extra, *(self.law.parameters if self.law else ()))
+
+    def moment(self, j: int) -> sympy.Expr | None:
+        """E[X^j]: declared, else the concrete law's, else None (E[X^0] = 1 always)."""
+        if j == 0:
+            return sympy.Integer(1)
+        for k, v in self.moments:
+            if k == j:
+                return v
+        return self.law.moment(j) if self.law is not None else None
+
+    def describe(self) -> str:
+        spec = ", ".join(f"E[X^{k}] = {v}" for k, v in self.moments)
+        return f"iid[{self.lo}..{self.hi}]" + (f" ~ {self.law.describe()}" if self.law else "") + (
+            f" with {spec}" if spec else "")
+
+
+# name -> (class, number of parameters)
+LAWS: dict[str, tuple[type, int]] = {
+    "Normal": (Normal, 2),
+    "TwoPoint": (TwoPoint, 3),
+    "Rademacher": (Rademacher, 0),
+    "Uniform": (Uniform, 2),
+    "CentredExponential": (CentredExponential, 0),
+}

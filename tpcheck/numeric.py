@@ -144,6 +144,12 @@ def _eval(e: sympy.Basic, env: dict, b: _Backend, hook: ExpectationHook | None) 
         return mpmath.mpc(0, 1) if b.kind == "mpmath" else 1j
     if e.is_Symbol:
         raise EvaluationError(f"no value for symbol {e}")
+    if isinstance(e, sympy.Indexed):
+        idx = [_eval(i, env, b, hook) for i in e.indices]
+        key = e.base[tuple(sympy.Integer(int(i)) for i in idx)]
+        if key not in env:
+            raise EvaluationError(f"no value for {key}")
+        return env[key]
     if e.is_Add:
         total = _eval(e.args[0], env, b, hook)
         for a in e.args[1:]:

@@ -127,8 +127,11 @@ def compose_relations(theorem: Theorem) -> tuple[str, Any]:
 
 
 def theorem_seed(theorem: Theorem) -> int:
-    seed = theorem.crosschecks.get("montecarlo", {}).get("seed")
-    return int(seed) if seed is not None else zlib.crc32(theorem.name.encode()) % (2**31)
+    """The theorem's seed: the first one its Monte-Carlo settings give, else from its name."""
+    for cfg in theorem.crosschecks.get("montecarlo", []):
+        if "seed" in cfg:
+            return int(cfg["seed"])
+    return zlib.crc32(theorem.name.encode()) % (2**31)
 
 
 def _validated(j: Any, rule_name: str) -> Judgement:

@@ -130,6 +130,18 @@ class LetLaw:
 
 
 @dataclass(frozen=True)
+class LetFamily:
+    """``let X[1..n] iid ~ Law(...)`` or ``let X[1..n] iid with E[X] = 0, E[X^2] = 1, ...``."""
+
+    pos: Position
+    name: str
+    lo: Node
+    hi: Node
+    law: Call | None
+    moments: tuple[tuple[Node, Node], ...]
+
+
+@dataclass(frozen=True)
 class LetDef:
     """``let S = expr`` or ``let rho(x) = expr``: an abbreviation, expanded when checking."""
 
@@ -185,12 +197,15 @@ class Chain:
 
 @dataclass(frozen=True)
 class Crosscheck:
-    """``crosscheck mpmath digits 50 instances 4 for k in 0..30``."""
+    """``crosscheck mpmath digits 50 instances 4 for k in 0..30`` or
+    ``crosscheck montecarlo samples 10000 seed 3 law X ~ Rademacher() at n = 5``."""
 
     pos: Position
     kind: str
     settings: tuple[tuple[str, Node], ...]
     param: Param | None
+    laws: tuple[tuple[str, Call], ...] = ()
+    fixed: tuple[tuple[str, Node], ...] = ()
 
 
 @dataclass
@@ -200,7 +215,7 @@ class Theorem:
     statement: str
     cites: list[str] = field(default_factory=list)
     params: list[Param] = field(default_factory=list)
-    lets: list[LetDomain | LetLaw | LetDef] = field(default_factory=list)
+    lets: list[LetDomain | LetLaw | LetFamily | LetDef] = field(default_factory=list)
     assumptions: list[Assume] = field(default_factory=list)
     claim: Relation | None = None
     chain: Chain | None = None

@@ -98,6 +98,7 @@ class _Definition:
 @dataclass
 class _Scope:
     symbols: dict[str, sympy.Symbol] = field(default_factory=dict)
+    families: dict[str, laws_module.IIDFamily] = field(default_factory=dict)
     definitions: dict[str, _Definition] = field(default_factory=dict)
     bound: dict[str, sympy.Symbol] = field(default_factory=dict)
 
@@ -145,8 +146,14 @@ class Elaborator:
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Index):
-            raise ElaborationError(f"'{node.name}[...]': indexed families are not supported yet",
-                                   node.pos)
+            fam = self.scope.families.get(node.name)
+            if fam is None:
+                raise ElaborationError(
+                    f"'{node.name}' is not an iid family (declare: let {node.name}[1..n] iid ...)",
+                    node.pos)
+            if len(node.indices) != 1:
+                raise ElaborationError(f"'{node.name}' takes one index", node.pos)
+            return fam.base[self.expr(node.indices[0])]
         if isinstance(node, ast.ListExpr):
             raise ElaborationError("a list is not a number", node.pos)
         if isinstance(node, ast.Binding | ast.Member):
@@ -181,6 +188,9 @@ class Elaborator:
             return d.body
         if node.id in CONSTANTS:
             return CONSTANTS[node.id]
+        if node.id in s.families:
+            raise ElaborationError(f"'{node.id}' is an iid family; write a member, {node.id}[i]",
+                                   node.pos)
         if node.id in FUNCTIONS or node.id in BINDERS:
             raise ElaborationError(f"'{node.id}' is a function; call it with arguments", node.pos)
         raise ElaborationError(
@@ -290,18 +300,13 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
             for name, pos in item.names:
                 declare(name, pos, **DOMAINS[item.domain])
         elif isinstance(item, ast.LetLaw):
-            entry = laws_module.LAWS.get(item.law.func)
-            if entry is None:
-                raise ElaborationError(
-                    f"unknown law '{item.law.func}' (known: {', '.join(sorted(laws_module.LAWS))})",
-                    item.law.pos)
-            cls, arity = entry
-            if len(item.law.args) != arity:
-                raise ElaborationError(f"{item.law.func} takes {arity} parameters", item.law.pos)
-            args = [el.expr(a) for a in item.law.args]
-            law = cls(*args)
+            law = _law(el, item.law)
             for name, pos in item.names:
                 laws[declare(name, pos, real=True)] = law
+        elif isinstance(item, ast.LetFamily):
+            fam = _family(el, item, declare)
+            laws[fam.base.label] = fam
+            scope.families[item.name] = fam
         elif isinstance(item, ast.LetDef):
             if item.name in scope.symbols or item.name in scope.definitions:
                 raise ElaborationError(f"'{item.name}' is declared twice", item.pos)
@@ -334,12 +339,18 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
         steps.append(Step(line, link.pos.col, goal, link.rule.name, args, source))
         previous = rhs
 
-    crosschecks: dict[str, dict[str, Any]] = {}
+    crosschecks: dict[str, Any] = {"mpmath": {}, "montecarlo": []}
     for c in t.crosschecks:
         if c.kind not in ("mpmath", "montecarlo"):
             raise ElaborationError(f"unknown witness '{c.kind}' (mpmath or montecarlo)", c.pos)
-        entry = crosschecks.setdefault(c.kind, {})
+        entry = crosschecks["mpmath"] if c.kind == "mpmath" else {}
+        if c.kind == "montecarlo":
+            crosschecks["montecarlo"].append(entry)
         for key, node in c.settings:
+            if key not in WITNESS_SETTINGS[c.kind]:
+                raise ElaborationError(
+                    f"unknown {c.kind} setting '{key}' (known: "
+                    f"{', '.join(WITNESS_SETTINGS[c.kind])})", node.pos)
             entry[key] = _integer_literal(el, node, f"crosscheck setting '{key}'")
         if c.param is not None:
             sym = scope.symbols.get(c.param.var)
@@ -347,11 +358,78 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
                 raise ElaborationError(f"'{c.param.var}' is not a declared symbol", c.param.pos)
             entry["range"] = (sym, _integer_literal(el, c.param.lo, "a bound"),
                               _integer_literal(el, c.param.hi, "a bound"))
+        if c.laws or c.fixed:
+            if c.kind != "montecarlo":
+                raise ElaborationError("'law' and 'at' are montecarlo settings", c.pos)
+            entry["laws"] = {}
+            for name, call in c.laws:
+                fam = scope.families.get(name)
+                if fam is None:
+                    raise ElaborationError(f"'{name}' is not an iid family of this theorem",
+                                           call.pos)
+                entry["laws"][fam.base.label] = _law(el, call)
+            entry["fixed"] = {}
+            for name, node in c.fixed:
+                sym = scope.symbols.get(name)
+                if sym is None:
+                    raise ElaborationError(f"'{name}' is not a declared symbol", node.pos)
+                value = el.expr(node)
+                if not value.is_Rational:
+                    raise ElaborationError(f"'{name}' must be fixed to a rational number", node.pos)
+                entry["fixed"][sym] = value
 
     context = Context(dict(scope.symbols), params, laws, assumptions,
                       {"definitions": frozenset(scope.definitions)})
     return Theorem(t.name, t.statement, t.pos.line, claim, start, steps, context,
                    list(t.cites), crosschecks)
+
+
+WITNESS_SETTINGS = {"mpmath": ("digits", "instances"), "montecarlo": ("samples", "seed")}
+
+
+def _law(el: Elaborator, call: ast.Call) -> laws_module.Law:
+    entry = laws_module.LAWS.get(call.func)
+    if entry is None:
+        raise ElaborationError(
+            f"unknown law '{call.func}' (known: {', '.join(sorted(laws_module.LAWS))})", call.pos)
+    cls, arity = entry
+    if len(call.args) != arity:
+        raise ElaborationError(f"{call.func} takes {arity} parameter(s)", call.pos)
+    return cls(*[el.expr(a) for a in call.args])
+
+
+def _family(el: Elaborator, item: ast.LetFamily, declare: Callable) -> laws_module.IIDFamily:
+    """An iid family; undeclared names on the right of its moment specs become real symbols."""
+    lo, hi = el.expr(item.lo), el.expr(item.hi)
+    base = sympy.IndexedBase(declare(item.name, item.pos, real=True), real=True)
+    law = _law(el, item.law) if item.law is not None else None
+    moments: list[tuple[int, sympy.Expr]] = []
+    for lhs, rhs in item.moments:
+        power = _moment_power(lhs, item.name)
+        if power is None:
+            raise ElaborationError(f"a moment is written E[{item.name}^j] = value", lhs.pos)
+        if any(p == power for p, _ in moments):
+            raise ElaborationError(f"moment {power} of '{item.name}' is given twice", lhs.pos)
+        if isinstance(rhs, ast.Name) and rhs.id not in el.scope.symbols and rhs.id not in CONSTANTS:
+            value: sympy.Expr = declare(rhs.id, rhs.pos, real=True)
+        else:
+            value = el.expr(rhs)
+        if value.free_symbols & {base.label}:
+            raise ElaborationError("a moment must not depend on the family", rhs.pos)
+        moments.append((power, value))
+    return laws_module.IIDFamily(base, lo, hi, tuple(sorted(moments)), law)
+
+
+def _moment_power(node: ast.Node, name: str) -> int | None:
+    if not isinstance(node, ast.Expect):
+        return None
+    arg = node.arg
+    if isinstance(arg, ast.Name) and arg.id == name:
+        return 1
+    if (isinstance(arg, ast.BinOp) and arg.op == "^" and isinstance(arg.left, ast.Name)
+            and arg.left.id == name and isinstance(arg.right, ast.Num) and arg.right.text.isdigit()):
+        return int(arg.right.text)
+    return None
 
 
 def _goal(el: Elaborator, lhs: ast.Node, rel: str, rhs: ast.Node, var: str | None,

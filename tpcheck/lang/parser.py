@@ -175,9 +175,11 @@ class _Parser:
         self.expect_sym("..")
         return ast.Param(pos, var, lo, self.expr())
 
-    def let(self) -> list[ast.LetDomain | ast.LetLaw | ast.LetDef]:
+    def let(self) -> list[ast.LetDomain | ast.LetLaw | ast.LetFamily | ast.LetDef]:
         start = self.expect_kw("let")
         first = self.ident("a name to declare")
+        if self.at_sym("["):
+            return [self.family(start.pos, first.text)]
         if self.at_sym("(") or (self.at_sym("=")):
             params: list[str] = []
             if self.at_sym("("):
@@ -219,18 +221,60 @@ class _Parser:
             return [ast.LetLaw(start.pos, tuple(names), law)]
         raise self.error("expected ':' (a domain), '~' (a law) or '=' (a definition)")
 
+    def family(self, pos: Position, name: str) -> ast.LetFamily:
+        self.expect_sym("[")
+        lo = self.expr()
+        self.expect_sym("..")
+        hi = self.expr()
+        self.expect_sym("]")
+        self.expect_kw("iid")
+        law = None
+        moments: list[tuple[ast.Node, ast.Node]] = []
+        if self.at_sym("~"):
+            self.advance()
+            t = self.ident("a law, e.g. Rademacher()")
+            if not self.at_sym("("):
+                raise self.error("expected '(' after the law's name")
+            law = self.call(t)
+        if self.at_kw("with"):
+            self.advance()
+            while True:
+                lhs = self.expr()
+                self.expect_sym("=")
+                moments.append((lhs, self.expr()))
+                if not self.at_sym(","):
+                    break
+                self.advance()
+        if law is None and not moments:
+            raise self.error("an iid family needs a law ('~ Law(...)') or moments ('with E[X^2] = 1')")
+        return ast.LetFamily(pos, name, lo, hi, law, tuple(moments))
+
     def crosscheck(self) -> ast.Crosscheck:
         start = self.expect_kw("crosscheck")
         kind = self.ident("a witness kind (mpmath or montecarlo)").text
         settings = []
+        laws = []
+        fixed = []
         param = None
         while self.at("ident") or self.at_kw("for"):
             if self.at_kw("for"):
                 param = self.range_param(self.advance().pos)
                 continue
             key = self.advance()
-            settings.append((key.text, self.expr()))
-        return ast.Crosscheck(start.pos, kind, tuple(settings), param)
+            if key.text == "law":
+                name = self.ident("a random object's name").text
+                self.expect_sym("~")
+                t = self.ident("a law")
+                if not self.at_sym("("):
+                    raise self.error("expected '(' after the law's name")
+                laws.append((name, self.call(t)))
+            elif key.text == "at":
+                name = self.ident("a parameter's name").text
+                self.expect_sym("=")
+                fixed.append((name, self.expr()))
+            else:
+                settings.append((key.text, self.expr()))
+        return ast.Crosscheck(start.pos, kind, tuple(settings), param, tuple(laws), tuple(fixed))
 
     def relation_symbol(self, allow_limit: bool = True) -> str:
         if self.at("sym") and self.tok.text in RELATION_SYMBOLS:

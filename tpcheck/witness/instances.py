@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import sympy
 
@@ -31,12 +30,13 @@ def deterministic_symbols(goal: Goal, ctx: Context) -> list[sympy.Symbol]:
 
 
 def witness_instances(
-    goal: Goal, ctx: Context, judgement: Judgement, settings: dict[str, Any], count: int,
-    seed: int,
+    goal: Goal, ctx: Context, judgement: Judgement, crange: tuple | None,
+    fixed: dict[sympy.Symbol, sympy.Expr], count: int, seed: int,
 ) -> list[dict[sympy.Symbol, sympy.Expr]]:
     """Instances for a witness: the counterexample of a REFUTED step, else a seeded sample
-    inside the verified range (or the crosscheck range) and the declared domains."""
-    symbols = deterministic_symbols(goal, ctx)
+    inside the verified range (or the crosscheck range ``crange``) and the declared domains;
+    the symbols in ``fixed`` keep their given values."""
+    symbols = [s for s in deterministic_symbols(goal, ctx) if s not in fixed]
     by_name = {s.name: s for s in symbols}
     if judgement.verdict is Verdict.REFUTED and judgement.counterexample:
         inst = {}
@@ -45,13 +45,12 @@ def witness_instances(
             if name in by_name and v is not None:
                 inst[by_name[name]] = v
         if set(inst) == set(symbols):
-            return [inst]
+            return [{**inst, **fixed}]
     space = ctx.space
     exhaustive: list[tuple[sympy.Symbol, int, int]] = []
     for var, (lo, hi) in (judgement.range or {}).items():
         if var in by_name:
             space = space.with_bounds(by_name[var], lo, hi)
-    crange = settings.get("range")
     if crange is not None and crange[0] in symbols:
         exhaustive.append(crange)
     rng = random.Random(seed)
@@ -62,10 +61,11 @@ def witness_instances(
         for v in range(lo, hi + 1):
             base = space.sample(rest, 1, rng) if rest else [{}]
             if base:
-                inst = {**base[0], sym: sympy.Integer(v)}
+                inst = {**base[0], sym: sympy.Integer(v), **fixed}
                 if space.satisfies(inst):
                     out.append(inst)
         return out
     if not symbols:
-        return [{}]
-    return space.sample(symbols, count, rng)
+        return [dict(fixed)] if space.satisfies(fixed) else []
+    return [{**inst, **fixed} for inst in space.sample(symbols, count, rng)
+            if space.satisfies({**inst, **fixed})]

@@ -4,7 +4,8 @@ Every ``E[f]`` in the step is estimated by the sample mean of f over ``samples``
 draws (one shared draw for all expectations of the step). The difference D = lhs - rhs, a
 function of the expectations, gets its standard error by the delta method from the sample
 covariance of the integrands; z = D / se is compared with the family-wise threshold of
-:mod:`tpcheck.stats`.
+:mod:`tpcheck.stats`. Each ``crosscheck montecarlo`` line of a theorem is one run (its own
+sample size, seed, fixed parameters and concrete laws for iid families declared by moments).
 """
 
 from __future__ import annotations
@@ -13,16 +14,25 @@ from typing import Any
 
 import mpmath
 import numpy as np
+import sympy
 
+from tpcheck.equality import numbers_differ
 from tpcheck.errors import EvaluationError
 from tpcheck.heads import Expectation, expectations
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
+from tpcheck.laws import IIDFamily, Law
 from tpcheck.numeric import evaluate
 from tpcheck.stats import Z_THRESHOLD, mean_and_covariance
 from tpcheck.witness.instances import witness_instances
 
 DEFAULT_SAMPLES = 20_000
 MAX_SAMPLES = 5_000_000
+MAX_DRAWS = 60_000_000  # samples x family members
+MAX_FAMILY_SIZE = 10_000
+
+
+class NotApplicable(Exception):
+    """The step cannot be simulated with this configuration (the reason is reported)."""
 
 
 def _difference(goal: Goal, atoms: list[Expectation], values: list[Any], env: dict) -> Any:
@@ -36,43 +46,98 @@ def _difference(goal: Goal, atoms: list[Expectation], values: list[Any], env: di
     return evaluate(goal.lhs, env, "mpmath", hook) - evaluate(goal.rhs, env, "mpmath", hook)
 
 
+def _laws_for(ctx: Context, cfg: dict) -> tuple[dict[sympy.Symbol, Any], dict[sympy.Symbol, Any]]:
+    """The laws to simulate (with the configuration's concrete laws put in) and the symbol
+    values those concrete laws imply for the families' named moments."""
+    laws = dict(ctx.laws)
+    implied: dict[sympy.Symbol, sympy.Expr] = {}
+    for label, law in cfg.get("laws", {}).items():
+        fam = laws[label]
+        for j, declared in fam.moments:
+            actual = law.moment(j)
+            if declared.is_Symbol and declared not in implied:
+                implied[declared] = actual
+            elif declared.free_symbols:
+                raise NotApplicable(f"moment E[{label}^{j}] = {declared} cannot be matched to "
+                                    f"{law.describe()}")
+            elif numbers_differ(actual, declared) is not False:
+                raise NotApplicable(f"{law.describe()} has E[{label}^{j}] = {actual}, but the "
+                                    f"family declares {declared}")
+        laws[label] = fam.with_law(law)
+    return laws, implied
+
+
+def _simulate(laws: dict, randoms: list, env_np: dict, samples: int,
+              rng: np.random.Generator) -> dict:
+    draws: dict[sympy.Basic, np.ndarray] = {}
+    for z in randoms:
+        law = laws[z]
+        if isinstance(law, IIDFamily):
+            if law.law is None:
+                raise NotApplicable(f"family {z} has no concrete law; give one with "
+                                    f"'crosscheck montecarlo law {z} ~ Rademacher()'")
+            lo = int(evaluate(law.lo, env_np, "numpy"))
+            hi = int(evaluate(law.hi, env_np, "numpy"))
+            size = hi - lo + 1
+            if size > MAX_FAMILY_SIZE or size * samples > MAX_DRAWS:
+                raise NotApplicable(f"family {z} of size {size} is too large to simulate")
+            params = [float(evaluate(p, env_np, "numpy")) for p in law.law.parameters]
+            block = law.law.sample(rng, (size, samples), *params)
+            for j in range(lo, hi + 1):
+                draws[law.base[sympy.Integer(j)]] = block[j - lo]
+        else:
+            assert isinstance(law, Law)
+            params = [float(evaluate(p, env_np, "numpy")) for p in law.parameters]
+            draws[z] = law.sample(rng, samples, *params)
+    return draws
+
+
 def montecarlo_witness(
     goal: Goal, ctx: Context, judgement: Judgement, settings: dict[str, Any], seed: int
 ) -> list[Evidence]:
     if goal.rel == "->":
         return []
-    atoms = [a for a in expectations(goal.lhs) + expectations(goal.rhs)]
-    atoms = list(dict.fromkeys(atoms))
+    atoms = list(dict.fromkeys(expectations(goal.lhs) + expectations(goal.rhs)))
     if not atoms or not all(a.args[0].free_symbols & ctx.random_symbols for a in atoms):
         return []
-    cfg = settings.get("montecarlo", {})
+    configs = settings.get("montecarlo") or [{}]
     scale = float(settings.get("montecarlo_scale", 1.0))
+    out = []
+    for i, cfg in enumerate(configs):
+        cfg_seed = int(cfg.get("seed", seed + i))
+        try:
+            out.append(_one_run(goal, ctx, judgement, cfg, cfg_seed, scale, atoms))
+        except NotApplicable as exc:
+            out.append(Evidence("montecarlo", None, f"not simulated: {exc}"))
+    return out
+
+
+def _one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: dict, seed: int,
+             scale: float, atoms: list[Expectation]) -> Evidence:
     samples = int(min(MAX_SAMPLES, max(100, int(cfg.get("samples", DEFAULT_SAMPLES)) * scale)))
-    instances = witness_instances(goal, ctx, judgement, cfg, 1, seed)
+    laws, implied = _laws_for(ctx, cfg)
+    fixed = {**cfg.get("fixed", {}), **implied}
+    instances = witness_instances(goal, ctx, judgement, None, fixed, 1, seed)
     if not instances:
-        return [Evidence("montecarlo", None, "no instance satisfies the assumptions")]
+        raise NotApplicable("no instance satisfies the assumptions")
     inst = instances[0]
-    step_seed = seed
-    rng = np.random.default_rng(step_seed)
+    rng = np.random.default_rng(seed)
+    randoms = sorted({z for a in atoms for z in a.args[0].free_symbols & ctx.random_symbols},
+                     key=lambda s: s.name)
     try:
         with mpmath.workdps(30):
             env_mp = {s: evaluate(v, {}, "mpmath") for s, v in inst.items()}
         env_np = {s: float(v) for s, v in env_mp.items()}
-        randoms = sorted(ctx.random_symbols, key=lambda s: s.name)
-        draws = {}
-        for z in randoms:
-            law = ctx.laws[z]
-            params = [float(evaluate(p, env_np, "numpy")) for p in law.parameters]
-            draws[z] = law.sample(rng, samples, *params)
+        draws = _simulate(laws, randoms, env_np, samples, rng)
         columns = np.vstack([
             np.broadcast_to(np.asarray(evaluate(a.args[0], {**env_np, **draws}, "numpy"), float),
                             (samples,))
             for a in atoms
         ])
     except (EvaluationError, ValueError, TypeError, OverflowError) as exc:
-        return [Evidence("montecarlo", None, f"not simulated: {exc}")]
+        raise NotApplicable(str(exc)) from exc
     if not np.all(np.isfinite(columns)):
-        return [Evidence("montecarlo", None, "the simulated integrand is not finite")]
+        raise NotApplicable("the simulated integrand is not finite")
     means, cov = mean_and_covariance(columns)
     with mpmath.workdps(30):
         mvals = [mpmath.mpf(float(m)) for m in means]
@@ -81,48 +146,44 @@ def montecarlo_witness(
             grad = []
             for i in range(len(atoms)):
                 h = mpmath.mpf(10) ** -7 * max(1, abs(mvals[i]))
-                up = list(mvals)
-                dn = list(mvals)
+                up, dn = list(mvals), list(mvals)
                 up[i] += h
                 dn[i] -= h
                 grad.append(float((_difference(goal, atoms, up, env_mp)
                                    - _difference(goal, atoms, dn, env_mp)) / (2 * h)))
         except (EvaluationError, ZeroDivisionError, ValueError, TypeError) as exc:
-            return [Evidence("montecarlo", None, f"not evaluated: {exc}")]
+            raise NotApplicable(f"not evaluated: {exc}") from exc
     g = np.asarray(grad)
     se = float(np.sqrt(max(0.0, g @ cov @ g)))
     diff = float(d0)
+    refuted = judgement.verdict is Verdict.REFUTED
+    law_text = {str(k): v.describe() for k, v in cfg.get("laws", {}).items()}
+    data = {"estimate": diff, "std_error": se, "samples": samples, "seed": seed,
+            "instance": {str(s): str(v) for s, v in inst.items()}, "threshold": Z_THRESHOLD}
+    if law_text:
+        data["laws"] = law_text
     if se == 0.0:
-        scale = 1.0 + float(np.max(np.abs(means)))
-        same = abs(diff) <= 1e-9 * scale
-        refuted = judgement.verdict is Verdict.REFUTED
-        # No sampling error here: the float comparison alone speaks (the mpmath witness
-        # re-checks a counterexample at high precision, so a tiny exact difference is its job).
+        same = abs(diff) <= 1e-9 * (1.0 + float(np.max(np.abs(means))))
+        # No sampling error: the float comparison alone speaks (the mpmath witness re-checks a
+        # counterexample at high precision, so a tiny exact difference is its job).
         ok = (None if refuted else True) if same else (True if refuted else False)
-        return [Evidence(
-            "montecarlo", ok,
-            "the sides are the same function of the simulated expectations" if same
-            else f"the sides differ by {diff:.4g} whatever the simulated values",
-            {"estimate": diff, "std_error": 0.0, "samples": samples, "seed": step_seed},
-        )]
-    z = diff / se if se > 0 else (0.0 if abs(diff) < 1e-12 else float("inf"))
+        text = ("the sides are the same function of the simulated expectations" if same
+                else f"the sides differ by {diff:.4g} whatever the simulated values")
+        return Evidence("montecarlo", ok, text, data)
+    z = diff / se
+    data["z"] = z
     if goal.rel in ("<=", "<"):
         flagged = z > Z_THRESHOLD
     elif goal.rel in (">=", ">"):
         flagged = z < -Z_THRESHOLD
     else:
         flagged = abs(z) > Z_THRESHOLD
-    data = {
-        "estimate": diff, "std_error": se, "z": z, "threshold": Z_THRESHOLD,
-        "samples": samples, "seed": step_seed,
-        "instance": {str(s): str(v) for s, v in inst.items()},
-    }
-    text = (f"lhs - rhs = {diff:.4g} ± {se:.3g} (z = {z:.2f}, {samples} samples, "
-            f"seed {step_seed})")
-    if judgement.verdict is Verdict.REFUTED:
-        return [Evidence("montecarlo", True if flagged else None,
-                         text + (" flags the difference" if flagged else " does not resolve it"),
-                         data)]
-    return [Evidence("montecarlo", not flagged, text, data)]
-
-
+    at = ", ".join(f"{k} = {v}" for k, v in data["instance"].items())
+    text = (f"lhs - rhs = {diff:.4g} ± {se:.3g} (z = {z:.2f}; {samples} samples, seed {seed}"
+            + (f"; {at}" if at else "") + (f"; {', '.join(f'{k} ~ {v}' for k, v in law_text.items())}"
+                                            if law_text else "") + ")")
+    if refuted:
+        return Evidence("montecarlo", True if flagged else None,
+                        text + (": flags the difference" if flagged else ": does not resolve it"),
+                        data)
+    return Evidence("montecarlo", not flagged, text, data)

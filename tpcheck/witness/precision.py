@@ -15,6 +15,7 @@ import sympy
 from tpcheck.errors import EvaluationError
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
+from tpcheck.laws import IIDFamily
 from tpcheck.numeric import evaluate
 from tpcheck.witness.instances import witness_instances
 
@@ -31,6 +32,8 @@ def quadrature_hook(ctx: Context):  # noqa: ANN201
         randoms = sorted(arg.free_symbols & ctx.random_symbols, key=lambda s: s.name)
         if len(randoms) > 2:
             raise EvaluationError("quadrature witness handles at most two random objects")
+        if any(isinstance(ctx.laws[z], IIDFamily) for z in randoms):
+            raise EvaluationError("iid families are witnessed by Monte-Carlo, not by quadrature")
 
         def integrate(i: int, inner_env: dict) -> Any:
             if i == len(randoms):
@@ -65,7 +68,7 @@ def mpmath_witness(
     cfg = settings.get("mpmath", {})
     digits = int(cfg.get("digits", DEFAULT_DIGITS))
     count = int(cfg.get("instances", DEFAULT_INSTANCES))
-    instances = witness_instances(goal, ctx, judgement, cfg, count, seed)
+    instances = witness_instances(goal, ctx, judgement, cfg.get("range"), {}, count, seed)
     if not instances:
         return [Evidence("mpmath", None, "no instance satisfies the assumptions")]
     hook = quadrature_hook(ctx)
