@@ -50,3 +50,48 @@ def expectations(expr: sympy.Expr) -> list[Expectation]:
 
     walk(expr)
     return found
+
+
+class Variance(sympy.Function):
+    """``Var[X]`` = E[X^2] - E[X]^2; stays unevaluated."""
+
+    nargs = 1
+
+    def _sympystr(self, printer) -> str:  # noqa: ANN001
+        return f"Var[{printer.doprint(self.args[0])}]"
+
+
+class Probability(sympy.Function):
+    """``P[event]`` for an event ``lhs REL rhs``; stays unevaluated."""
+
+    nargs = 1
+
+    def _sympystr(self, printer) -> str:  # noqa: ANN001
+        return f"P[{printer.doprint(self.args[0])}]"
+
+
+class pairings(sympy.Function):  # noqa: N801
+    """The number of perfect matchings (pair partitions) of m points; computed by ``doit`` at
+    integer m by enumeration-free recursion p(m) = (m - 1) p(m - 2)."""
+
+    nargs = 1
+
+    def doit(self, **hints) -> sympy.Expr:  # noqa: ANN003
+        m = self.args[0].doit(**hints) if hints.get("deep", True) else self.args[0]
+        if m.is_Integer and m >= 0:
+            return sympy.factorial2(m - 1) if m % 2 == 0 else sympy.Integer(0)
+        return pairings(m)
+
+
+class relu(sympy.Function):  # noqa: N801
+    """relu(x) = max(0, x); derivative step(x)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return sympy.Heaviside(self.args[0])
+
+
+def sech(x: sympy.Expr) -> sympy.Expr:
+    """sech(x) = 1/cosh(x)."""
+    return 1 / sympy.cosh(x)

@@ -185,6 +185,46 @@ class IIDFamily:
             f" with {spec}" if spec else "")
 
 
+@dataclass(frozen=True)
+class GaussianVector:
+    """(X_1, ..., X_d) ~ N(mean, cov), jointly Gaussian; entries may be symbols."""
+
+    names: tuple[sympy.Symbol, ...]
+    mean: tuple[sympy.Expr, ...]
+    cov: tuple[tuple[sympy.Expr, ...], ...]
+
+    @property
+    def parameters(self) -> tuple[sympy.Expr, ...]:
+        return (*self.mean, *(x for row in self.cov for x in row))
+
+    def describe(self) -> str:
+        return f"Normal({list(self.mean)}, {[list(r) for r in self.cov]})"
+
+
+@dataclass(frozen=True)
+class GaussianComponent(Law):
+    """The ``index``-th coordinate of a Gaussian vector (sampled jointly with the others)."""
+
+    vector: GaussianVector
+    index: int
+    name = "GaussianComponent"
+
+    @property
+    def parameters(self) -> tuple[sympy.Expr, ...]:  # type: ignore[override]
+        return self.vector.parameters
+
+    @property
+    def marginal(self) -> Normal:
+        i = self.index
+        return Normal(self.vector.mean[i], self.vector.cov[i][i])
+
+    def moment(self, j: int) -> sympy.Expr:
+        return self.marginal.moment(j)
+
+    def describe(self) -> str:
+        return f"coordinate {self.index + 1} of {self.vector.describe()}"
+
+
 # name -> (class, number of parameters)
 LAWS: dict[str, tuple[type, int]] = {
     "Normal": (Normal, 2),
@@ -193,3 +233,30 @@ LAWS: dict[str, tuple[type, int]] = {
     "Uniform": (Uniform, 2),
     "CentredExponential": (CentredExponential, 0),
 }
+
+
+def joint_gaussian(
+    symbols: list[sympy.Symbol], laws: dict[sympy.Symbol, Any]
+) -> tuple[list[sympy.Expr], list[list[sympy.Expr]]] | None:
+    """Mean and covariance of ``symbols`` if they are jointly Gaussian (declared Normal
+    symbols are independent of everything else; coordinates of one vector share its
+    covariance), else None."""
+    mean: list[sympy.Expr] = []
+    for s in symbols:
+        law = laws.get(s)
+        if isinstance(law, Normal):
+            mean.append(law.mean)
+        elif isinstance(law, GaussianComponent):
+            mean.append(law.vector.mean[law.index])
+        else:
+            return None
+    cov = [[sympy.Integer(0)] * len(symbols) for _ in symbols]
+    for i, a in enumerate(symbols):
+        for j, b in enumerate(symbols):
+            la, lb = laws[a], laws[b]
+            if a == b:
+                cov[i][j] = la.variance if isinstance(la, Normal) else la.vector.cov[la.index][la.index]
+            elif (isinstance(la, GaussianComponent) and isinstance(lb, GaussianComponent)
+                  and la.vector == lb.vector):
+                cov[i][j] = la.vector.cov[la.index][lb.index]
+    return mean, cov

@@ -16,9 +16,18 @@ import numpy as np
 import sympy
 
 from tpcheck.errors import EvaluationError
-from tpcheck.heads import Expectation, narayana
+from tpcheck.heads import Expectation, narayana, pairings, relu
 
 MAX_SUM_TERMS = 20_000
+
+
+def _count_pairings(m: Any) -> int:
+    """Perfect matchings of m points by enumeration (the witness's own path; m <= 12)."""
+    from tpcheck.combinatorics import perfect_matchings
+
+    if int(m) != m or m < 0 or m > 12:
+        raise EvaluationError("pairings are counted by enumeration only for m <= 12")
+    return sum(1 for _ in perfect_matchings(list(range(int(m))))) if int(m) % 2 == 0 else 0
 
 
 def _mp_catalan(k):  # noqa: ANN001, ANN202
@@ -51,6 +60,8 @@ _MPMATH_FUNCS: dict[type, Callable[..., Any]] = {
     sympy.RisingFactorial: mpmath.rf,
     sympy.Abs: abs,
     narayana: _mp_narayana,
+    pairings: lambda m: mpmath.mpf(_count_pairings(m)),
+    relu: lambda x: x if x > 0 else mpmath.mpf(0),
     sympy.sign: mpmath.sign,
     sympy.Heaviside: lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0),
 }
@@ -89,6 +100,8 @@ _NUMPY_FUNCS: dict[type, Callable[..., Any]] = {
     sympy.RisingFactorial: _np_scalar(lambda x, k: float(mpmath.rf(x, k))),
     sympy.Abs: np.abs,
     narayana: _np_scalar(lambda k, j: float(_mp_narayana(k, j))),
+    pairings: _np_scalar(lambda m: float(_count_pairings(m))),
+    relu: lambda x: np.maximum(x, 0.0),
     sympy.sign: np.sign,
     sympy.Heaviside: lambda x: np.where(np.asarray(x) > 0, 1.0, 0.0),
 }

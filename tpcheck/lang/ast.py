@@ -59,6 +59,22 @@ class Expect(Node):
 
 
 @dataclass(frozen=True)
+class Var(Node):
+    """``Var[arg]``."""
+
+    arg: Node
+
+
+@dataclass(frozen=True)
+class Prob(Node):
+    """``P[lhs REL rhs]``: the probability of an event."""
+
+    lhs: Node
+    rel: str
+    rhs: Node
+
+
+@dataclass(frozen=True)
 class Index(Node):
     """``X[i]`` or ``X[i, j]``."""
 

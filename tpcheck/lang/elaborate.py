@@ -16,7 +16,7 @@ import sympy
 
 from tpcheck import laws as laws_module
 from tpcheck.errors import ElaborationError, Position
-from tpcheck.heads import Expectation, narayana
+from tpcheck.heads import Expectation, Probability, Variance, narayana, pairings, relu, sech
 from tpcheck.kernel.proof import Context, Goal, Parameter, Step, Theorem
 from tpcheck.kernel.rules import REGISTRY
 from tpcheck.lang import ast
@@ -85,6 +85,10 @@ FUNCTIONS: dict[str, tuple[int, Callable[[list[sympy.Expr], Position], sympy.Exp
     "ff": (2, _binary(sympy.ff)),
     "rf": (2, _binary(sympy.rf)),
     "narayana": (2, _binary(narayana)),
+    "pairings": (1, _unary(pairings)),
+    "relu": (1, _unary(relu)),
+    "step": (1, _unary(sympy.Heaviside)),
+    "sech": (1, _unary(sech)),
 }
 BINDERS = ("sum", "prod", "integral")
 
@@ -143,6 +147,12 @@ class Elaborator:
             return sympy.Abs(self.expr(node.operand))
         if isinstance(node, ast.Expect):
             return Expectation(self.expr(node.arg))
+        if isinstance(node, ast.Var):
+            return Variance(self.expr(node.arg))
+        if isinstance(node, ast.Prob):
+            rel = {"=": sympy.Eq, "<=": sympy.Le, "<": sympy.Lt, ">=": sympy.Ge, ">": sympy.Gt}
+            return Probability(rel[node.rel](self.expr(node.lhs), self.expr(node.rhs),
+                                             evaluate=False))
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Index):
@@ -275,7 +285,7 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
     def declare(name: str, pos: Position, **assumptions: bool) -> sympy.Symbol:
         if name in scope.symbols or name in scope.definitions:
             raise ElaborationError(f"'{name}' is declared twice", pos)
-        if name in FUNCTIONS or name in BINDERS or name in CONSTANTS or name == "E":
+        if name in FUNCTIONS or name in BINDERS or name in CONSTANTS or name in ("E", "P", "Var"):
             raise ElaborationError(f"'{name}' is a built-in name and cannot be declared", pos)
         sym = sympy.Symbol(name, **assumptions)
         scope.symbols[name] = sym
@@ -300,6 +310,12 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
             for name, pos in item.names:
                 declare(name, pos, **DOMAINS[item.domain])
         elif isinstance(item, ast.LetLaw):
+            if item.law.func == "Normal" and any(isinstance(a, ast.ListExpr) for a in item.law.args):
+                names = [declare(name, pos, real=True) for name, pos in item.names]
+                vector = _gaussian_vector(el, item.law, names)
+                for i, sym in enumerate(names):
+                    laws[sym] = laws_module.GaussianComponent(vector, i)
+                continue
             law = _law(el, item.law)
             for name, pos in item.names:
                 laws[declare(name, pos, real=True)] = law
@@ -396,6 +412,29 @@ def _law(el: Elaborator, call: ast.Call) -> laws_module.Law:
     if len(call.args) != arity:
         raise ElaborationError(f"{call.func} takes {arity} parameter(s)", call.pos)
     return cls(*[el.expr(a) for a in call.args])
+
+
+def _gaussian_vector(el: Elaborator, call: ast.Call, names: list[sympy.Symbol]
+                     ) -> laws_module.GaussianVector:
+    """``Normal([m1, ..., md], [[c11, ...], ...])`` for d jointly Gaussian names."""
+    d = len(names)
+    if len(call.args) != 2 or not all(isinstance(a, ast.ListExpr) for a in call.args):
+        raise ElaborationError("a Gaussian vector is Normal([means], [[covariance rows]])", call.pos)
+    mean_node, cov_node = call.args
+    if len(mean_node.items) != d or len(cov_node.items) != d:
+        raise ElaborationError(f"{d} names need a mean of length {d} and a {d}x{d} covariance",
+                               call.pos)
+    mean = tuple(el.expr(m) for m in mean_node.items)
+    rows = []
+    for row in cov_node.items:
+        if not isinstance(row, ast.ListExpr) or len(row.items) != d:
+            raise ElaborationError(f"each covariance row needs {d} entries", row.pos)
+        rows.append(tuple(el.expr(x) for x in row.items))
+    for i in range(d):
+        for j in range(i):
+            if sympy.expand(rows[i][j] - rows[j][i]) != 0:
+                raise ElaborationError("the covariance matrix must be symmetric", cov_node.pos)
+    return laws_module.GaussianVector(tuple(names), mean, tuple(rows))
 
 
 def _family(el: Elaborator, item: ast.LetFamily, declare: Callable) -> laws_module.IIDFamily:

@@ -393,11 +393,18 @@ class _Parser:
             return ast.Num(t.pos, t.text)
         if t.kind == "ident":
             self.advance()
-            if t.text == "E" and self.at_sym("["):
+            if t.text in ("E", "Var") and self.at_sym("["):
                 self.advance()
                 arg = self.expr()
                 self.expect_sym("]")
-                return ast.Expect(t.pos, arg)
+                return ast.Expect(t.pos, arg) if t.text == "E" else ast.Var(t.pos, arg)
+            if t.text == "P" and self.at_sym("["):
+                self.advance()
+                lhs = self.expr()
+                rel = self.relation_symbol(allow_limit=False)
+                rhs = self.expr()
+                self.expect_sym("]")
+                return ast.Prob(t.pos, lhs, rel, rhs)
             if self.at_sym("(") and not self.tok.space_before:
                 return self.call(t)
             if self.at_sym("[") and not self.tok.space_before:

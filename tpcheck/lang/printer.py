@@ -48,6 +48,10 @@ def _src(n: ast.Node, ctx: int) -> str:  # noqa: C901
         return f"|{_src(n.operand, 0)}|"
     if isinstance(n, ast.Expect):
         return f"E[{_src(n.arg, 0)}]"
+    if isinstance(n, ast.Var):
+        return f"Var[{_src(n.arg, 0)}]"
+    if isinstance(n, ast.Prob):
+        return f"P[{_src(n.lhs, 0)} {n.rel} {_src(n.rhs, 0)}]"
     if isinstance(n, ast.Index):
         return f"{n.name}[{', '.join(_src(i, 0) for i in n.indices)}]"
     if isinstance(n, ast.ListExpr):

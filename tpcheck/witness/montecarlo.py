@@ -20,7 +20,7 @@ from tpcheck.equality import numbers_differ
 from tpcheck.errors import EvaluationError
 from tpcheck.heads import Expectation, expectations
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
-from tpcheck.laws import IIDFamily, Law
+from tpcheck.laws import GaussianComponent, IIDFamily, Law
 from tpcheck.numeric import evaluate
 from tpcheck.stats import Z_THRESHOLD, mean_and_covariance
 from tpcheck.witness.instances import witness_instances
@@ -72,6 +72,20 @@ def _simulate(laws: dict, randoms: list, env_np: dict, samples: int,
     draws: dict[sympy.Basic, np.ndarray] = {}
     for z in randoms:
         law = laws[z]
+        if z in draws:
+            continue
+        if isinstance(law, GaussianComponent):
+            vec = law.vector
+            mean = np.array([float(evaluate(m, env_np, "numpy")) for m in vec.mean])
+            cov = np.array([[float(evaluate(x, env_np, "numpy")) for x in row] for row in vec.cov])
+            w, v = np.linalg.eigh(cov)
+            if w.min() < -1e-9 * max(1.0, abs(w).max()):
+                raise NotApplicable("the covariance matrix is not positive semidefinite here")
+            block = mean[:, None] + (v * np.sqrt(np.clip(w, 0, None))) @ rng.standard_normal(
+                (len(mean), samples))
+            for i, name in enumerate(vec.names):
+                draws[name] = block[i]
+            continue
         if isinstance(law, IIDFamily):
             if law.law is None:
                 raise NotApplicable(f"family {z} has no concrete law; give one with "

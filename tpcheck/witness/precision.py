@@ -15,7 +15,7 @@ import sympy
 from tpcheck.errors import EvaluationError
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
-from tpcheck.laws import IIDFamily
+from tpcheck.laws import GaussianComponent, IIDFamily, joint_gaussian
 from tpcheck.numeric import evaluate
 from tpcheck.witness.instances import witness_instances
 
@@ -25,7 +25,9 @@ GUARD_DIGITS = 15
 
 
 def quadrature_hook(ctx: Context):  # noqa: ANN201
-    """An ``E[.]`` evaluator by nested quadrature over the laws of the random symbols."""
+    """An ``E[.]`` evaluator by nested quadrature over the laws of the random symbols: each
+    independent block (one random symbol, or the coordinates of one Gaussian vector that
+    occur) is integrated against its law; at most two random coordinates in all."""
 
     def expect(e: Expectation, env: dict) -> Any:
         arg = e.args[0]
@@ -34,22 +36,51 @@ def quadrature_hook(ctx: Context):  # noqa: ANN201
             raise EvaluationError("quadrature witness handles at most two random objects")
         if any(isinstance(ctx.laws[z], IIDFamily) for z in randoms):
             raise EvaluationError("iid families are witnessed by Monte-Carlo, not by quadrature")
+        blocks: list[list[sympy.Symbol]] = []
+        for z in randoms:
+            law = ctx.laws[z]
+            for b in blocks:
+                other = ctx.laws[b[0]]
+                if (isinstance(law, GaussianComponent) and isinstance(other, GaussianComponent)
+                        and law.vector == other.vector):
+                    b.append(z)
+                    break
+            else:
+                blocks.append([z])
 
         def integrate(i: int, inner_env: dict) -> Any:
-            if i == len(randoms):
+            if i == len(blocks):
                 return evaluate(arg, inner_env, "mpmath", expect)
-            z = randoms[i]
-            law = ctx.laws[z]
+            block = blocks[i]
+            law = ctx.laws[block[0]]
+            if isinstance(law, GaussianComponent):
+                mean, cov = joint_gaussian(block, ctx.laws)
+                mu = [evaluate(m, inner_env, "mpmath") for m in mean]
+                c = [[evaluate(x, inner_env, "mpmath") for x in row] for row in cov]
+                return _gaussian_block(block, mu, c, lambda vals: integrate(
+                    i + 1, {**inner_env, **dict(zip(block, vals, strict=True))}))
             params = [evaluate(p, inner_env, "mpmath") for p in law.parameters]
-
-            def f(x: Any) -> Any:
-                return integrate(i + 1, {**inner_env, z: x})
-
-            return law.mpmath_expectation(f, *params)
+            z = block[0]
+            return law.mpmath_expectation(lambda x: integrate(i + 1, {**inner_env, z: x}), *params)
 
         return integrate(0, env)
 
     return expect
+
+
+def _gaussian_block(block: list, mu: list, c: list, f: Any) -> Any:
+    """E[f(X)] for X ~ N(mu, c) of dimension 1 or 2 (Cholesky: x = mu + L z)."""
+    norm = 1 / mpmath.sqrt(2 * mpmath.pi)
+    line = [-mpmath.inf, 0, mpmath.inf]
+    if len(block) == 1:
+        sd = mpmath.sqrt(c[0][0])
+        return mpmath.quad(lambda z: f([mu[0] + sd * z]) * mpmath.exp(-z * z / 2) * norm, line)
+    l11 = mpmath.sqrt(c[0][0])
+    l21 = c[1][0] / l11 if l11 else mpmath.mpf(0)
+    l22 = mpmath.sqrt(max(mpmath.mpf(0), c[1][1] - l21 * l21))
+    return mpmath.quad(
+        lambda z1, z2: f([mu[0] + l11 * z1, mu[1] + l21 * z1 + l22 * z2])
+        * mpmath.exp(-(z1 * z1 + z2 * z2) / 2) * norm * norm, line, line)
 
 
 def _close(a: Any, b: Any, digits: int) -> tuple[bool, float]:
