@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from tpcheck.heads import Expectation, narayana
-from tpcheck.hypergeometric import term_ratio
+from tpcheck.heads import Expectation, MomentSum, Probability, Variance, narayana
+from tpcheck.hypergeometric import TermRatio, term_ratio
 from tpcheck.instances import InstanceSpace
 
 MAX_INDUCTION_DEPTH = 4
@@ -51,13 +51,23 @@ def canonical(expr: sympy.Expr) -> sympy.Expr:
     return sympy.cancel(sympy.together(e))
 
 
+def plain_symbols(*exprs: sympy.Expr) -> list[sympy.Symbol]:
+    """The free plain symbols of ``exprs`` (sympy also lists X[i] and X for an indexed X[i],
+    even where i is bound by a sum: those are not parameters one may give values to)."""
+    out: set[sympy.Symbol] = set()
+    for e in exprs:
+        labels = {i.base.label for i in e.atoms(sympy.Indexed)}
+        out |= {s for s in e.free_symbols if isinstance(s, sympy.Symbol) and s not in labels}
+    return sorted(out, key=lambda s: s.name)
+
+
 def render_instance(instance: dict[sympy.Symbol, sympy.Expr]) -> dict[str, str]:
     return {str(s): str(v) for s, v in sorted(instance.items(), key=lambda kv: kv[0].name)}
 
 
 def exact_value(expr: sympy.Expr, instance: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr | None:
     """Exact value of ``expr`` at ``instance`` (finite sums and products carried out), or None."""
-    if expr.has(Expectation):
+    if expr.has(Expectation, Variance, Probability, MomentSum, sympy.Indexed):
         return None
     value = expr.xreplace(instance)
     if value.has(sympy.Sum, sympy.Product, narayana):
@@ -76,10 +86,10 @@ def numbers_differ(a: sympy.Expr, b: sympy.Expr) -> bool | None:
         return True
     try:
         approx = sympy.N(d, 40, strict=True)
+        if approx.is_Float and abs(approx) > sympy.Float("1e-30", 40):
+            return True
     except (sympy.core.evalf.PrecisionExhausted, ValueError, TypeError):
         return None
-    if approx.is_number and abs(approx) > sympy.Float("1e-30", 40):
-        return True
     return None
 
 
@@ -87,7 +97,7 @@ def find_counterexample(
     lhs: sympy.Expr, rhs: sympy.Expr, space: InstanceSpace, count: int = 24, seed: int = 0
 ) -> tuple[dict | None, int]:
     """An exact instance where the two sides differ, and the number of instances tried."""
-    symbols = sorted(lhs.free_symbols | rhs.free_symbols, key=lambda s: s.name)
+    symbols = plain_symbols(lhs, rhs)
     rng = random.Random(seed)
     instances = space.sample(symbols, count, rng) if symbols else [{}]
     # Smallest instances first, so that a reported counterexample is as simple as possible.
@@ -111,7 +121,7 @@ def decide_equal(
     if diff == 0:
         return Decision("equal", "canonical form", "lhs - rhs reduces to 0 over Q")
     if depth < MAX_INDUCTION_DEPTH:
-        for k in sorted(diff.free_symbols, key=lambda s: s.name):
+        for k in plain_symbols(diff):
             if not k.is_integer:
                 continue
             lo, hi = space.integer_range(k)
@@ -137,6 +147,14 @@ def decide_equal(
                     instances_tried=tried)
 
 
+def _ratio(f: sympy.Expr, k: sympy.Symbol) -> TermRatio | None:
+    """The term ratio of f, or of its factored form when f is a sum (exact either way)."""
+    r = term_ratio(f, k)
+    if r is None and (f.is_Add or f.is_Mul):
+        r = term_ratio(sympy.factor(f), k)
+    return r
+
+
 def _by_induction(
     lhs: sympy.Expr,
     rhs: sympy.Expr,
@@ -146,7 +164,7 @@ def _by_induction(
     space: InstanceSpace,
     depth: int,
 ) -> Decision | None:
-    rl, rr = term_ratio(lhs, k), term_ratio(rhs, k)
+    rl, rr = _ratio(lhs, k), _ratio(rhs, k)
     if rl is None or rr is None or not rl.valid_on(lo, hi) or not rr.valid_on(lo, hi):
         return None
     if canonical(rl.ratio - rr.ratio) != 0:

@@ -37,3 +37,87 @@ def linear_normal_form(expr: sympy.Expr, randoms: set[sympy.Symbol]) -> sympy.Ex
         return e.func(*[push(a) for a in e.args])
 
     return push(expr)
+
+
+def expectation_form(expr: sympy.Expr) -> sympy.Expr:
+    """Var[Y] -> E[Y^2] - E[Y]^2 and P[event] -> E[1{event}] everywhere (for the witnesses)."""
+    from tpcheck.heads import Probability, Variance
+
+    expr = expr.replace(lambda e: isinstance(e, Variance),
+                        lambda e: Expectation(e.args[0] ** 2) - Expectation(e.args[0]) ** 2)
+    return expr.replace(
+        lambda e: isinstance(e, Probability),
+        lambda e: Expectation(sympy.Piecewise((1, e.args[0]), (0, True))))
+
+
+def monomial_exponents(r: sympy.Expr, variables: list[sympy.Basic]) -> list[int] | None:
+    """Exponents of ``r`` as a monomial in ``variables`` (concrete non-negative integers)."""
+    exps = {v: 0 for v in variables}
+    for f in sympy.Mul.make_args(r):
+        base, e = (f.base, f.exp) if f.is_Pow else (f, sympy.Integer(1))
+        if base not in exps or not e.is_Integer or e < 0:
+            return None
+        exps[base] += int(e)
+    return [exps[v] for v in variables]
+
+
+def random_atoms(expr: sympy.Expr, laws: dict) -> list[sympy.Basic]:
+    """The random variables occurring in ``expr``: declared random symbols and members X[i]
+    of iid families, in a deterministic order."""
+    from tpcheck.laws import IIDFamily
+
+    out: set[sympy.Basic] = set()
+    for s in expr.free_symbols:
+        if s in laws and not isinstance(laws[s], IIDFamily):
+            out.add(s)
+    for idx in expr.atoms(sympy.Indexed):
+        if idx.base.label in laws:
+            out.add(idx)
+    return sorted(out, key=str)
+
+
+def independence_class(v: sympy.Basic, laws: dict) -> tuple | None:
+    """A key such that random variables with different keys are independent; None if the
+    variable's class cannot be determined (a family member with a symbolic index)."""
+    from tpcheck.laws import GaussianComponent
+
+    if isinstance(v, sympy.Indexed):
+        (i,) = v.indices
+        return ("member", v.base.label, i) if i.is_Integer else None
+    law = laws[v]
+    if isinstance(law, GaussianComponent):
+        return ("vector", law.vector)
+    return ("symbol", v)
+
+
+_BOUNDED = (sympy.sin, sympy.cos, sympy.tanh, sympy.erf, sympy.Heaviside, sympy.sign,
+            sympy.atan)
+
+
+def polynomially_bounded(expr: sympy.Expr, randoms: set[sympy.Basic]) -> bool:
+    """Whether ``expr`` is built from the random variables by +, *, non-negative integer
+    powers, |.|, relu and functions bounded by polynomials (sin, cos, tanh, erf, step,
+    arctan), and exp of an affine function (all integrable against Gaussian tails)."""
+    from tpcheck.heads import relu
+
+    if not (expr.free_symbols & randoms or expr.atoms(sympy.Indexed) & randoms):
+        return True
+    if expr.is_Symbol or isinstance(expr, sympy.Indexed):
+        return True
+    if expr.is_Add or expr.is_Mul:
+        return all(polynomially_bounded(a, randoms) for a in expr.args)
+    if expr.is_Pow:
+        e = expr.exp
+        if e.free_symbols & randoms:
+            return False
+        return bool(e.is_integer and e.is_nonnegative) and polynomially_bounded(expr.base, randoms)
+    if isinstance(expr, _BOUNDED) or isinstance(expr, sympy.Abs | relu):
+        return all(polynomially_bounded(a, randoms) for a in expr.args)
+    if isinstance(expr, sympy.exp):
+        arg = expr.args[0]
+        vs = [v for v in randoms if arg.has(v)]
+        try:
+            return sympy.Poly(arg, *vs).total_degree() <= 1 if vs else True
+        except sympy.PolynomialError:
+            return False
+    return False

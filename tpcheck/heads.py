@@ -95,3 +95,14 @@ class relu(sympy.Function):  # noqa: N801
 def sech(x: sympy.Expr) -> sympy.Expr:
     """sech(x) = 1/cosh(x)."""
     return 1 / sympy.cosh(x)
+
+
+class MomentSum(sympy.Function):
+    """``moment_sum(X, n, k)`` = sum over set partitions pi of {1..k} without singleton blocks
+    of (n)_{|pi|} prod_{B in pi} E[X^{|B|}], for an iid family X (its label symbol)."""
+
+    nargs = 3
+
+    def _sympystr(self, printer) -> str:  # noqa: ANN001
+        x, n, k = self.args
+        return f"moment_sum({printer.doprint(x)}, {printer.doprint(n)}, {printer.doprint(k)})"

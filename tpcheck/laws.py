@@ -16,6 +16,12 @@ import numpy as np
 import sympy
 
 
+def _quad(f: Callable[[Any], Any], interval: list) -> Any:
+    from tpcheck.numeric import quad
+
+    return quad(f, interval)
+
+
 class Law:
     """Interface: ``parameters``, ``moment(j)``, ``mpmath_expectation``, ``sample``."""
 
@@ -33,6 +39,10 @@ class Law:
 
     def describe(self) -> str:
         return f"{self.name}({', '.join(str(p) for p in self.parameters)})"
+
+    def admissible(self, *params: float) -> bool:
+        """Whether these parameter values define a law (e.g. a variance is >= 0)."""
+        return True
 
 
 @dataclass(frozen=True)
@@ -69,11 +79,14 @@ class Normal(Law):
     def mpmath_expectation(self, f: Callable[[Any], Any], mean: Any, variance: Any) -> Any:
         sd = mpmath.sqrt(variance)
         norm = 1 / mpmath.sqrt(2 * mpmath.pi)
-        return mpmath.quad(lambda z: f(mean + sd * z) * mpmath.exp(-z * z / 2) * norm,
-                           [-mpmath.inf, 0, mpmath.inf])
+        return _quad(lambda z: f(mean + sd * z) * mpmath.exp(-z * z / 2) * norm,
+                     [-mpmath.inf, 0, mpmath.inf])
 
     def sample(self, rng: np.random.Generator, size: Any, mean: float, variance: float) -> np.ndarray:
         return mean + np.sqrt(variance) * rng.standard_normal(size)
+
+    def admissible(self, mean: float, variance: float) -> bool:
+        return variance >= 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,9 @@ class TwoPoint(Law):
 
     def sample(self, rng: np.random.Generator, size: Any, a: float, b: float, p: float) -> np.ndarray:
         return np.where(rng.random(size) < p, a, b)
+
+    def admissible(self, a: float, b: float, p: float) -> bool:
+        return 0 <= p <= 1
 
 
 @dataclass(frozen=True)
@@ -128,10 +144,13 @@ class Uniform(Law):
         return sympy.expand((self.b ** (j + 1) - self.a ** (j + 1)) / ((j + 1) * (self.b - self.a)))
 
     def mpmath_expectation(self, f: Callable[[Any], Any], a: Any, b: Any) -> Any:
-        return mpmath.quad(f, [a, b]) / (b - a)
+        return _quad(f, [a, b]) / (b - a)
 
     def sample(self, rng: np.random.Generator, size: Any, a: float, b: float) -> np.ndarray:
         return rng.uniform(a, b, size)
+
+    def admissible(self, a: float, b: float) -> bool:
+        return a < b
 
 
 @dataclass(frozen=True)
@@ -145,7 +164,7 @@ class CentredExponential(Law):
                            for i in range(j + 1)])
 
     def mpmath_expectation(self, f: Callable[[Any], Any]) -> Any:
-        return mpmath.quad(lambda y: f(y - 1) * mpmath.exp(-y), [0, mpmath.inf])
+        return _quad(lambda y: f(y - 1) * mpmath.exp(-y), [0, mpmath.inf])
 
     def sample(self, rng: np.random.Generator, size: Any) -> np.ndarray:
         return rng.exponential(1.0, size) - 1.0
@@ -200,6 +219,13 @@ class GaussianVector:
     def describe(self) -> str:
         return f"Normal({list(self.mean)}, {[list(r) for r in self.cov]})"
 
+    def admissible(self, *params: float) -> bool:
+        """The covariance (given after the means) is positive semidefinite."""
+        d = len(self.mean)
+        cov = np.array(params[d:], dtype=float).reshape(d, d)
+        w = np.linalg.eigvalsh(cov)
+        return bool(w.min() >= -1e-12 * max(1.0, float(np.abs(w).max())))
+
 
 @dataclass(frozen=True)
 class GaussianComponent(Law):
@@ -223,6 +249,9 @@ class GaussianComponent(Law):
 
     def describe(self) -> str:
         return f"coordinate {self.index + 1} of {self.vector.describe()}"
+
+    def admissible(self, *params: float) -> bool:
+        return self.vector.admissible(*params)
 
 
 # name -> (class, number of parameters)

@@ -111,6 +111,7 @@ class _Backend:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.funcs = _MPMATH_FUNCS if kind == "mpmath" else _NUMPY_FUNCS
+        self.heads: dict[type, HeadHook] = {}
 
     def number(self, r: sympy.Rational) -> Any:
         if self.kind == "mpmath":
@@ -124,6 +125,7 @@ class _Backend:
 
 
 ExpectationHook = Callable[[Expectation, dict], Any]
+HeadHook = Callable[[sympy.Basic, dict], Any]
 
 
 def evaluate(
@@ -131,13 +133,18 @@ def evaluate(
     env: dict[sympy.Symbol, Any],
     backend: str = "mpmath",
     expectation: ExpectationHook | None = None,
+    heads: dict[type, HeadHook] | None = None,
 ) -> Any:
     """Value of ``expr`` with the symbols of ``env`` substituted.
 
     ``backend`` is ``"mpmath"`` (at the caller's ``mpmath.workdps``) or ``"numpy"`` (floats and
-    arrays). ``expectation`` evaluates ``E[.]`` nodes; without it they are an error.
+    arrays). ``expectation`` evaluates ``E[.]`` nodes; without it they are an error. ``heads``
+    maps further head types (whose value depends on the theorem, like ``moment_sum``) to
+    evaluators called with the node and the environment.
     """
-    return _eval(expr, dict(env), _Backend(backend), expectation)
+    b = _Backend(backend)
+    b.heads = heads or {}
+    return _eval(expr, dict(env), b, expectation)
 
 
 def _eval(e: sympy.Basic, env: dict, b: _Backend, hook: ExpectationHook | None) -> Any:  # noqa: C901
@@ -181,6 +188,13 @@ def _eval(e: sympy.Basic, env: dict, b: _Backend, hook: ExpectationHook | None) 
         if exp.is_Integer:
             return b.power(_eval(base, env, b, hook), int(exp))
         return b.power(_eval(base, env, b, hook), _eval(exp, env, b, hook))
+    if isinstance(e, sympy.Piecewise):
+        return _eval_piecewise(e, env, b, hook)
+    if isinstance(e, sympy.core.relational.Relational):
+        lhs, rhs = _eval(e.lhs, env, b, hook), _eval(e.rhs, env, b, hook)
+        return _RELATIONS[e.rel_op](lhs, rhs)
+    if type(e) in b.heads:
+        return b.heads[type(e)](e, env)
     if isinstance(e, Expectation):
         if hook is None:
             raise EvaluationError(f"no numeric method for {e}")
@@ -198,6 +212,35 @@ def _eval(e: sympy.Basic, env: dict, b: _Backend, hook: ExpectationHook | None) 
     if f is None:
         raise EvaluationError(f"no numeric method for {type(e).__name__}")
     return f(*(_eval(a, env, b, hook) for a in e.args))
+
+
+_RELATIONS = {
+    ">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+}
+
+
+def _eval_piecewise(e: sympy.Piecewise, env: dict, b: _Backend, hook) -> Any:  # noqa: ANN001
+    values = [_eval(expr, env, b, hook) for expr, _ in e.args]
+    conds = [True if c is sympy.true else _eval(c, env, b, hook) for _, c in e.args]
+    if b.kind == "numpy" and any(isinstance(c, np.ndarray) for c in conds):
+        shape = np.broadcast_shapes(*[np.shape(c) for c in conds])
+        return np.select([np.broadcast_to(c, shape) for c in conds],
+                         [np.broadcast_to(v, shape) for v in values])
+    for v, c in zip(values, conds, strict=True):
+        if c:
+            return v
+    raise EvaluationError("no branch of a piecewise expression applies")
+
+
+def quad(f: Callable[..., Any], *intervals: list) -> Any:
+    """mpmath.quad that refuses to return a value whose error estimate is above the working
+    precision (discontinuous or badly aligned integrands end as EvaluationError)."""
+    value, err = mpmath.quad(f, *intervals, error=True)
+    scale = max(mpmath.mpf(1), abs(value))
+    if err > mpmath.mpf(10) ** (-(mpmath.mp.dps - 8)) * scale:
+        raise EvaluationError(f"quadrature error estimate {mpmath.nstr(err, 3)} is too large")
+    return value
 
 
 def _eval_sum_product(e: sympy.Sum | sympy.Product, env: dict, b: _Backend, hook) -> Any:  # noqa: ANN001
@@ -231,4 +274,4 @@ def _eval_integral(e: sympy.Integral, env: dict, b: _Backend, hook) -> Any:  # n
         inner[var] = x
         return _eval(e.function, inner, b, hook)
 
-    return mpmath.quad(integrand, [a, c])
+    return quad(integrand, [a, c])

@@ -40,13 +40,23 @@ def standard_moments(j: int) -> sympy.Expr:
     return sympy.Symbol(f"m{j}", real=True)
 
 
-def sum_moment(k: int, n: sympy.Expr, moments: MomentFn = standard_moments) -> sympy.Expr:
-    """E[(X_1 + ... + X_n)^k] exactly, as a polynomial in n and the moments."""
+def sum_moment(
+    k: int, n: sympy.Expr, moments: MomentFn = standard_moments, min_block: int = 1
+) -> sympy.Expr:
+    """E[(X_1 + ... + X_n)^k] exactly, as a polynomial in n and the moments (with
+    ``min_block=2``: the same sum without the partitions that have singleton blocks)."""
     total = sympy.Integer(0)
-    for blocks in integer_partitions(k, 1):
+    for blocks in integer_partitions(k, min_block):
+        factors = []
+        for b in sorted(blocks):  # smallest first: a vanishing m_1 ends the term early
+            m = moments(b)
+            factors.append(m)
+            if m == 0:
+                break
+        if factors and factors[-1] == 0:
+            continue
         weight = set_partitions_of_type(blocks)
-        term = sympy.ff(n, len(blocks)) * sympy.Mul(*[moments(b) for b in blocks])
-        total += weight * term
+        total += weight * sympy.ff(n, len(blocks)) * sympy.Mul(*factors)
     return sympy.expand(sympy.expand_func(total))
 
 
@@ -88,3 +98,17 @@ def normalized_sum_moment_mc(
     s = x.sum(axis=1) / np.sqrt(n)
     vals = s**k
     return float(vals.mean()), float(vals.std(ddof=1) / np.sqrt(samples))
+
+
+def moment_sum_by_set_partitions(k: int, n: object, moment: Callable[[int], object]) -> object:
+    """sum over set partitions of {1..k} without singletons of (n)_{|pi|} prod m_|B|, by
+    enumeration, with any numbers (the witnesses' independent path)."""
+    import mpmath
+
+    total = 0
+    for p in set_partitions(list(range(k)), min_block=2):
+        term = mpmath.ff(n, len(p))
+        for b in p:
+            term *= moment(len(b))
+        total += term
+    return total

@@ -16,7 +16,16 @@ import sympy
 
 from tpcheck import laws as laws_module
 from tpcheck.errors import ElaborationError, Position
-from tpcheck.heads import Expectation, Probability, Variance, narayana, pairings, relu, sech
+from tpcheck.heads import (
+    Expectation,
+    MomentSum,
+    Probability,
+    Variance,
+    narayana,
+    pairings,
+    relu,
+    sech,
+)
 from tpcheck.kernel.proof import Context, Goal, Parameter, Step, Theorem
 from tpcheck.kernel.rules import REGISTRY
 from tpcheck.lang import ast
@@ -220,8 +229,14 @@ class Elaborator:
             return d.body.xreplace(dict(zip(d.params, values, strict=True)))
         if node.func in BINDERS:
             return self.binder(node)
+        if node.func == "moment_sum":
+            if len(node.args) != 3 or not isinstance(node.args[0], ast.Name) or \
+                    node.args[0].id not in s.families:
+                raise ElaborationError("write moment_sum(X, n, k) with X an iid family", node.pos)
+            fam = s.families[node.args[0].id]
+            return MomentSum(fam.base.label, self.expr(node.args[1]), self.expr(node.args[2]))
         if node.func not in FUNCTIONS:
-            known = ", ".join(sorted([*FUNCTIONS, *BINDERS]))
+            known = ", ".join(sorted([*FUNCTIONS, *BINDERS, "moment_sum"]))
             raise ElaborationError(f"unknown function '{node.func}' (known: {known})", node.pos)
         arity, build = FUNCTIONS[node.func]
         if len(node.args) != arity:
@@ -394,8 +409,10 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
                     raise ElaborationError(f"'{name}' must be fixed to a rational number", node.pos)
                 entry["fixed"][sym] = value
 
-    context = Context(dict(scope.symbols), params, laws, assumptions,
-                      {"definitions": frozenset(scope.definitions)})
+    settings = {"definitions": frozenset(scope.definitions)}
+    if "digits" in crosschecks["mpmath"]:
+        settings["digits"] = crosschecks["mpmath"]["digits"]
+    context = Context(dict(scope.symbols), params, laws, assumptions, settings)
     return Theorem(t.name, t.statement, t.pos.line, claim, start, steps, context,
                    list(t.cites), crosschecks)
 

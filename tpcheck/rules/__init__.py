@@ -1,5 +1,17 @@
 """Rule modules; importing this package registers every rule with the kernel."""
 
-from tpcheck.rules import algebra, evaluation, expectation, limit
+from tpcheck.rules import (
+    algebra,
+    evaluation,
+    expectation,
+    gaussian,
+    independence,
+    induction,
+    inequalities,
+    limit,
+    numeric,
+    sums,
+)
 
-__all__ = ["algebra", "evaluation", "expectation", "limit"]
+__all__ = ["algebra", "evaluation", "expectation", "gaussian", "independence", "induction",
+           "inequalities", "limit", "numeric", "sums"]

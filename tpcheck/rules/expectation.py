@@ -26,9 +26,32 @@ def linearity(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     return judge_equal("linearity", lhs, rhs, ctx.space)
 
 
+def _gaussian_mgf_value(arg: sympy.Expr, ctx: Context) -> sympy.Expr | None:
+    """E[exp(a Z + b)] = exp(b + a mu + a^2 v / 2) for one Gaussian Z ~ N(mu, v)."""
+    if not isinstance(arg, sympy.exp):
+        return None
+    inner = arg.args[0]
+    zs = list(inner.free_symbols & ctx.random_symbols)
+    if len(zs) != 1 or not isinstance(ctx.laws[zs[0]], Normal):
+        return None
+    z, law = zs[0], ctx.laws[zs[0]]
+    try:
+        poly = sympy.Poly(inner, z)
+    except sympy.PolynomialError:
+        return None
+    if poly.degree() > 1:
+        return None
+    a, b = poly.coeff_monomial(z), poly.coeff_monomial(1)
+    return sympy.exp(b + a * law.mean + a**2 * law.variance / 2)
+
+
 def gaussian_moment_value(atom: Expectation, ctx: Context) -> sympy.Expr | None:
     """E[Z^m] for one Gaussian Z ~ N(mu, v): v^(m/2) (m-1)!! (even m), 0 (odd m) when mu = 0;
-    for mu != 0 and integer m, the binomial expansion over the centred moments."""
+    for mu != 0 and integer m, the binomial expansion over the centred moments; and the
+    moment generating function E[exp(a Z + b)] = exp(b + a mu + a^2 v/2)."""
+    mgf = _gaussian_mgf_value(atom.args[0], ctx)
+    if mgf is not None:
+        return mgf
     _, r = split_random(atom.args[0], ctx.random_symbols)
     if r != atom.args[0]:
         return None
@@ -53,6 +76,7 @@ def gaussian_moment(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     Each expectation of a single power of one declared Gaussian is replaced by its moment:
     for symbolic m the parity must follow from its domain (m = 2k or 2k+1 with k a natural
     parameter). For a mean mu != 0 and integer m, E[(mu + sY)^m] is expanded binomially.
+    Also the moment generating function: E[exp(a Z + b)] = exp(b + a mu + a^2 s^2 / 2).
     The sides, after linearity and this replacement, are compared exactly.
     Reference: Isserlis (1918); theory facts §1.1.
     """

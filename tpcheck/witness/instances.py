@@ -6,6 +6,7 @@ import random
 
 import sympy
 
+from tpcheck.equality import plain_symbols
 from tpcheck.kernel import Context, Goal, Judgement, Verdict
 
 
@@ -19,14 +20,33 @@ def parse_exact(text: str) -> sympy.Rational | None:
 
 
 def deterministic_symbols(goal: Goal, ctx: Context) -> list[sympy.Symbol]:
-    free = goal.lhs.free_symbols | goal.rhs.free_symbols
-    for law in {ctx.laws[s] for s in free if s in ctx.laws}:
+    free = set(plain_symbols(goal.lhs, goal.rhs)) | (
+        (goal.lhs.free_symbols | goal.rhs.free_symbols) & set(ctx.laws))
+    for law in {id(ctx.laws[s]): ctx.laws[s] for s in free if s in ctx.laws}.values():
         for p in law.parameters:
-            free |= p.free_symbols
+            free |= set(plain_symbols(p))
     free -= ctx.random_symbols
     if goal.limit_var is not None:
         free.discard(goal.limit_var)
     return sorted(free, key=lambda s: s.name)
+
+
+def laws_admissible(ctx: Context, inst: dict[sympy.Symbol, sympy.Expr]) -> bool:
+    """Whether every law of the theorem is a law at this instance (variances >= 0,
+    covariance matrices positive semidefinite, probabilities in [0, 1], ...)."""
+    from tpcheck.laws import IIDFamily
+
+    for law in {id(v): v for v in ctx.laws.values()}.values():
+        inner = law.law if isinstance(law, IIDFamily) else law
+        if inner is None:
+            continue
+        try:
+            values = [float(p.xreplace(inst)) for p in inner.parameters]
+        except (TypeError, ValueError):
+            continue  # a parameter this instance does not fix
+        if not inner.admissible(*values):
+            return False
+    return True
 
 
 def witness_instances(
@@ -36,6 +56,17 @@ def witness_instances(
     """Instances for a witness: the counterexample of a REFUTED step, else a seeded sample
     inside the verified range (or the crosscheck range ``crange``) and the declared domains;
     the symbols in ``fixed`` keep their given values."""
+    out = _witness_instances(goal, ctx, judgement, crange, fixed, count * 4, seed)
+    admissible = [inst for inst in out if laws_admissible(ctx, inst)]
+    if judgement.verdict is Verdict.REFUTED:
+        return admissible[:1]
+    return admissible if crange is not None else admissible[:count]
+
+
+def _witness_instances(
+    goal: Goal, ctx: Context, judgement: Judgement, crange: tuple | None,
+    fixed: dict[sympy.Symbol, sympy.Expr], count: int, seed: int,
+) -> list[dict[sympy.Symbol, sympy.Expr]]:
     symbols = [s for s in deterministic_symbols(goal, ctx) if s not in fixed]
     by_name = {s.name: s for s in symbols}
     if judgement.verdict is Verdict.REFUTED and judgement.counterexample:

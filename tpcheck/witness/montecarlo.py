@@ -18,11 +18,13 @@ import sympy
 
 from tpcheck.equality import numbers_differ
 from tpcheck.errors import EvaluationError
+from tpcheck.expectation import expectation_form
 from tpcheck.heads import Expectation, expectations
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
 from tpcheck.laws import GaussianComponent, IIDFamily, Law
 from tpcheck.numeric import evaluate
 from tpcheck.stats import Z_THRESHOLD, mean_and_covariance
+from tpcheck.witness.hooks import head_hooks
 from tpcheck.witness.instances import witness_instances
 
 DEFAULT_SAMPLES = 20_000
@@ -35,7 +37,8 @@ class NotApplicable(Exception):
     """The step cannot be simulated with this configuration (the reason is reported)."""
 
 
-def _difference(goal: Goal, atoms: list[Expectation], values: list[Any], env: dict) -> Any:
+def _difference(goal: Goal, atoms: list[Expectation], values: list[Any], env: dict,
+                heads: dict) -> Any:
     table = dict(zip(atoms, values, strict=True))
 
     def hook(e: Expectation, _env: dict) -> Any:
@@ -43,7 +46,8 @@ def _difference(goal: Goal, atoms: list[Expectation], values: list[Any], env: di
             raise EvaluationError(f"{e} was not simulated")
         return table[e]
 
-    return evaluate(goal.lhs, env, "mpmath", hook) - evaluate(goal.rhs, env, "mpmath", hook)
+    return (evaluate(goal.lhs, env, "mpmath", hook, heads)
+            - evaluate(goal.rhs, env, "mpmath", hook, heads))
 
 
 def _laws_for(ctx: Context, cfg: dict) -> tuple[dict[sympy.Symbol, Any], dict[sympy.Symbol, Any]]:
@@ -55,12 +59,21 @@ def _laws_for(ctx: Context, cfg: dict) -> tuple[dict[sympy.Symbol, Any], dict[sy
         fam = laws[label]
         for j, declared in fam.moments:
             actual = law.moment(j)
-            if declared.is_Symbol and declared not in implied:
-                implied[declared] = actual
-            elif declared.free_symbols:
+            pending = declared.xreplace(implied)
+            unknown = sorted(pending.free_symbols, key=str)
+            if len(unknown) == 1:
+                (sym,) = unknown
+                solutions = [v for v in sympy.solve(sympy.Eq(pending, actual), sym)
+                             if v.is_real and (not sym.is_positive or v.is_positive)
+                             and (not sym.is_nonnegative or v.is_nonnegative)]
+                if len(solutions) != 1:
+                    raise NotApplicable(f"E[{label}^{j}] = {declared} does not fix {sym} for "
+                                        f"{law.describe()}")
+                implied[sym] = solutions[0]
+            elif unknown:
                 raise NotApplicable(f"moment E[{label}^{j}] = {declared} cannot be matched to "
                                     f"{law.describe()}")
-            elif numbers_differ(actual, declared) is not False:
+            elif numbers_differ(actual, pending) is not False:
                 raise NotApplicable(f"{law.describe()} has E[{label}^{j}] = {actual}, but the "
                                     f"family declares {declared}")
         laws[label] = fam.with_law(law)
@@ -111,6 +124,7 @@ def montecarlo_witness(
 ) -> list[Evidence]:
     if goal.rel == "->":
         return []
+    goal = Goal(expectation_form(goal.lhs), goal.rel, expectation_form(goal.rhs), goal.limit_var)
     atoms = list(dict.fromkeys(expectations(goal.lhs) + expectations(goal.rhs)))
     if not atoms or not all(a.args[0].free_symbols & ctx.random_symbols for a in atoms):
         return []
@@ -153,18 +167,19 @@ def _one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: dict, seed: in
     if not np.all(np.isfinite(columns)):
         raise NotApplicable("the simulated integrand is not finite")
     means, cov = mean_and_covariance(columns)
+    heads = head_hooks(laws)
     with mpmath.workdps(30):
         mvals = [mpmath.mpf(float(m)) for m in means]
         try:
-            d0 = _difference(goal, atoms, mvals, env_mp)
+            d0 = _difference(goal, atoms, mvals, env_mp, heads)
             grad = []
             for i in range(len(atoms)):
                 h = mpmath.mpf(10) ** -7 * max(1, abs(mvals[i]))
                 up, dn = list(mvals), list(mvals)
                 up[i] += h
                 dn[i] -= h
-                grad.append(float((_difference(goal, atoms, up, env_mp)
-                                   - _difference(goal, atoms, dn, env_mp)) / (2 * h)))
+                grad.append(float((_difference(goal, atoms, up, env_mp, heads)
+                                   - _difference(goal, atoms, dn, env_mp, heads)) / (2 * h)))
         except (EvaluationError, ZeroDivisionError, ValueError, TypeError) as exc:
             raise NotApplicable(f"not evaluated: {exc}") from exc
     g = np.asarray(grad)

@@ -13,10 +13,12 @@ import mpmath
 import sympy
 
 from tpcheck.errors import EvaluationError
+from tpcheck.expectation import expectation_form
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
-from tpcheck.laws import GaussianComponent, IIDFamily, joint_gaussian
-from tpcheck.numeric import evaluate
+from tpcheck.laws import GaussianComponent, IIDFamily, Normal, joint_gaussian
+from tpcheck.numeric import evaluate, quad
+from tpcheck.witness.hooks import head_hooks
 from tpcheck.witness.instances import witness_instances
 
 DEFAULT_DIGITS = 30
@@ -53,12 +55,13 @@ def quadrature_hook(ctx: Context):  # noqa: ANN201
                 return evaluate(arg, inner_env, "mpmath", expect)
             block = blocks[i]
             law = ctx.laws[block[0]]
-            if isinstance(law, GaussianComponent):
+            if isinstance(law, GaussianComponent | Normal):
                 mean, cov = joint_gaussian(block, ctx.laws)
                 mu = [evaluate(m, inner_env, "mpmath") for m in mean]
                 c = [[evaluate(x, inner_env, "mpmath") for x in row] for row in cov]
                 return _gaussian_block(block, mu, c, lambda vals: integrate(
-                    i + 1, {**inner_env, **dict(zip(block, vals, strict=True))}))
+                    i + 1, {**inner_env, **dict(zip(block, vals, strict=True))}),
+                    _degree(arg, block))
             params = [evaluate(p, inner_env, "mpmath") for p in law.parameters]
             z = block[0]
             return law.mpmath_expectation(lambda x: integrate(i + 1, {**inner_env, z: x}), *params)
@@ -68,17 +71,50 @@ def quadrature_hook(ctx: Context):  # noqa: ANN201
     return expect
 
 
-def _gaussian_block(block: list, mu: list, c: list, f: Any) -> Any:
-    """E[f(X)] for X ~ N(mu, c) of dimension 1 or 2 (Cholesky: x = mu + L z)."""
+def _degree(arg: sympy.Expr, block: list) -> int | None:
+    """Total degree of ``arg`` as a polynomial in the block's variables, or None."""
+    try:
+        return sympy.Poly(arg, *block).total_degree()
+    except (sympy.PolynomialError, sympy.GeneratorsNeeded):
+        return None
+
+
+_HERMITE: dict[tuple[int, int], tuple[list, list]] = {}
+
+
+def _hermite_rule(n: int) -> tuple[list, list]:
+    """Nodes and weights of E[g(Z)], Z ~ N(0, 1), exact for polynomials of degree < 2n."""
+    key = (n, mpmath.mp.prec)
+    if key not in _HERMITE:
+        if n == 1:
+            _HERMITE[key] = ([mpmath.mpf(0)], [mpmath.mpf(1)])
+        else:
+            xs, ws = mpmath.gauss_quadrature(n, "hermite")
+            root_pi = mpmath.sqrt(mpmath.pi)
+            _HERMITE[key] = ([mpmath.sqrt(2) * x for x in xs], [w / root_pi for w in ws])
+    return _HERMITE[key]
+
+
+def _gaussian_block(block: list, mu: list, c: list, f: Any, degree: int | None = None) -> Any:
+    """E[f(X)] for X ~ N(mu, c) of dimension 1 or 2 (Cholesky: x = mu + L z); a polynomial
+    integrand of known degree by Gauss-Hermite quadrature (exact), others by tanh-sinh."""
     norm = 1 / mpmath.sqrt(2 * mpmath.pi)
     line = [-mpmath.inf, 0, mpmath.inf]
     if len(block) == 1:
         sd = mpmath.sqrt(c[0][0])
-        return mpmath.quad(lambda z: f([mu[0] + sd * z]) * mpmath.exp(-z * z / 2) * norm, line)
+        if degree is not None:
+            zs, ws = _hermite_rule(degree // 2 + 1)
+            return mpmath.fsum(w * f([mu[0] + sd * z]) for z, w in zip(zs, ws, strict=True))
+        return quad(lambda z: f([mu[0] + sd * z]) * mpmath.exp(-z * z / 2) * norm, line)
     l11 = mpmath.sqrt(c[0][0])
     l21 = c[1][0] / l11 if l11 else mpmath.mpf(0)
     l22 = mpmath.sqrt(max(mpmath.mpf(0), c[1][1] - l21 * l21))
-    return mpmath.quad(
+    if degree is not None:
+        zs, ws = _hermite_rule(degree // 2 + 1)
+        return mpmath.fsum(
+            w1 * w2 * f([mu[0] + l11 * z1, mu[1] + l21 * z1 + l22 * z2])
+            for z1, w1 in zip(zs, ws, strict=True) for z2, w2 in zip(zs, ws, strict=True))
+    return quad(
         lambda z1, z2: f([mu[0] + l11 * z1, mu[1] + l21 * z1 + l22 * z2])
         * mpmath.exp(-(z1 * z1 + z2 * z2) / 2) * norm * norm, line, line)
 
@@ -103,19 +139,20 @@ def mpmath_witness(
     if not instances:
         return [Evidence("mpmath", None, "no instance satisfies the assumptions")]
     hook = quadrature_hook(ctx)
+    heads = head_hooks(ctx.laws)
     worst, shown = 0.0, []
     with mpmath.workdps(digits + GUARD_DIGITS):
         for inst in instances:
             env = {s: _to_mp(v) for s, v in inst.items()}
             try:
                 if goal.rel == "->":
-                    ev = _limit_evidence(goal, env, hook, digits, inst)
+                    ev = _limit_evidence(goal, env, hook, digits, inst, heads)
                     if judgement.verdict is Verdict.REFUTED and ev.ok is not None:
                         ev.ok = not ev.ok
                         ev.detail = "at the counterexample: " + ev.detail
                     return [ev]
-                a = evaluate(goal.lhs, env, "mpmath", hook)
-                b = evaluate(goal.rhs, env, "mpmath", hook)
+                a = evaluate(expectation_form(goal.lhs), env, "mpmath", hook, heads)
+                b = evaluate(expectation_form(goal.rhs), env, "mpmath", hook, heads)
             except (EvaluationError, ZeroDivisionError, ValueError, TypeError, OverflowError) as exc:
                 return [Evidence("mpmath", None, f"not evaluated: {exc}")]
             if isinstance(a, mpmath.mpc) or isinstance(b, mpmath.mpc):
@@ -148,15 +185,16 @@ def mpmath_witness(
                      {"digits": digits, "instances": shown, "relative_error": worst})]
 
 
-def _limit_evidence(goal: Goal, env: dict, hook: Any, digits: int, inst: dict) -> Evidence:
+def _limit_evidence(goal: Goal, env: dict, hook: Any, digits: int, inst: dict,
+                    heads: dict) -> Evidence:
     n = goal.limit_var
-    target = evaluate(goal.rhs, env, "mpmath", hook)
+    target = evaluate(goal.rhs, env, "mpmath", hook, heads)
     if abs(target) == mpmath.inf:
         return Evidence("mpmath", None, "an infinite limit is not witnessed numerically")
     errs = []
     with mpmath.workdps(160):
         for e in (8, 16, 32, 64):
-            value = evaluate(goal.lhs, {**env, n: mpmath.mpf(10) ** e}, "mpmath", hook)
+            value = evaluate(goal.lhs, {**env, n: mpmath.mpf(10) ** e}, "mpmath", hook, heads)
             errs.append(abs(value - target) / max(1, abs(target)))
     inst_text = {str(s): str(v) for s, v in inst.items()}
     data = {"digits": digits, "instances": [inst_text], "errors": [float(x) for x in errs],

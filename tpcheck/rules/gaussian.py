@@ -1,0 +1,130 @@
+"""Rules of Gaussian calculus: ``wick`` (Isserlis) and ``stein`` (Gaussian integration by parts)."""
+
+from __future__ import annotations
+
+import itertools
+
+import sympy
+
+from tpcheck.expectation import linear_normal_form, monomial_exponents, polynomially_bounded, random_atoms
+from tpcheck.gaussian import isserlis_moment
+from tpcheck.heads import Expectation
+from tpcheck.kernel import Context, Goal, Judgement, rule
+from tpcheck.laws import GaussianComponent, Normal, joint_gaussian
+from tpcheck.rules.common import judge_equal
+
+MAX_STEIN_CHOICES = 256
+
+
+def wick_value(atom: Expectation, ctx: Context) -> sympy.Expr | None:
+    """E[prod X_i^{a_i}] for jointly Gaussian X_i (concrete exponents) by Isserlis."""
+    arg = atom.args[0]
+    variables = random_atoms(arg, ctx.laws)
+    if not variables or any(isinstance(v, sympy.Indexed) for v in variables):
+        return None
+    exps = monomial_exponents(arg, variables)
+    joint = joint_gaussian(variables, ctx.laws)
+    if exps is None or joint is None:
+        return None
+    mean, cov = joint
+    return isserlis_moment(exps, cov, mean)
+
+
+@rule("wick", human="Wick's theorem", latex="by Wick's (Isserlis') theorem")
+def wick(goal: Goal, args: tuple, ctx: Context) -> Judgement:
+    """E[X_1 ... X_m] = sum over pairings of prod C_ab (plus means: partial pairings).
+
+    For X jointly Gaussian with mean mu and covariance C (entries may be symbols), every
+    expectation of a monomial with concrete exponents is replaced by its exact value,
+    computed by the recursion E[X_i f] = mu_i E[f] + sum_j C_ij E[d_j f] (memoised on exponent
+    vectors); then the sides are compared exactly. Separately declared Gaussians are
+    independent; coordinates of one vector share its covariance.
+    Reference: Isserlis (1918); theory facts §1.2.
+    """
+    sides = []
+    for side in (goal.lhs, goal.rhs):
+        nf = linear_normal_form(side, ctx.random_symbols)
+        table = {a: v for a in nf.atoms(Expectation) if (v := wick_value(a, ctx)) is not None}
+        sides.append(nf.xreplace(table))
+    return judge_equal("wick", sides[0], sides[1], ctx.space)
+
+
+def _gaussian_block(z: sympy.Symbol, ctx: Context) -> list[sympy.Symbol]:
+    law = ctx.laws[z]
+    if isinstance(law, GaussianComponent):
+        return list(law.vector.names)
+    return [z]
+
+
+def stein_rewrite(atom: Expectation, z: sympy.Symbol, ctx: Context) -> sympy.Expr | None:
+    """E[Z h] = mu_Z E[h] + sum_j C_{Z j} E[d h / d X_j] (j over Z's Gaussian block), when
+    h is polynomially bounded with polynomially bounded derivative; None otherwise."""
+    arg = atom.args[0]
+    h = sympy.powsimp(arg / z, combine="exp")
+    randoms = ctx.random_symbols
+    for f in sympy.Mul.make_args(h):
+        if f.is_Pow and f.base == z and not (f.exp.is_nonnegative and f.exp.is_integer):
+            return None
+    block = _gaussian_block(z, ctx)
+    joint = joint_gaussian(block, ctx.laws)
+    if joint is None:
+        return None
+    mean, cov = joint
+    i = block.index(z)
+    total = mean[i] * Expectation(h) if mean[i] != 0 else sympy.Integer(0)
+    for j, x in enumerate(block):
+        if cov[i][j] == 0:
+            continue
+        dh = sympy.powsimp(sympy.diff(h, x), combine="exp")
+        if not (polynomially_bounded(h, randoms) and polynomially_bounded(dh, randoms)):
+            return None
+        total += cov[i][j] * Expectation(dh)
+    return total
+
+
+def _stein_candidates(nf: sympy.Expr, ctx: Context) -> list[dict]:
+    """For each expectation, the Stein rewrites available (one Gaussian factor pulled out)."""
+    options = []
+    for atom in sorted(nf.atoms(Expectation), key=str):
+        choices = [None]
+        for z in sorted(atom.args[0].free_symbols & ctx.random_symbols, key=str):
+            if isinstance(ctx.laws[z], Normal | GaussianComponent):
+                r = stein_rewrite(atom, z, ctx)
+                if r is not None:
+                    choices.append(r)
+        options.append((atom, choices))
+    combos = []
+    for pick in itertools.islice(itertools.product(*[c for _, c in options]), MAX_STEIN_CHOICES):
+        table = {atom: v for (atom, _), v in zip(options, pick, strict=True) if v is not None}
+        if table:
+            combos.append(table)
+    return combos
+
+
+@rule("stein", human="Stein's lemma", latex="by Stein's lemma (Gaussian integration by parts)")
+def stein(goal: Goal, args: tuple, ctx: Context) -> Judgement:
+    """E[Z f(Z)] = s^2 E[f'(Z)] for Z ~ N(0, s^2); E[X_i f(X)] = mu_i E[f] + sum_j C_ij E[d_j f].
+
+    Applies Gaussian integration by parts to expectations on one side (one Gaussian factor
+    pulled out of each rewritten expectation; the rule tries the choices) and compares the
+    result with the other side exactly, after linearity. Conditions, checked: f is built from
+    polynomials, |.|, relu, sin, cos, tanh, erf, step and exp of affine functions (absolutely
+    continuous, f and f' polynomially bounded). Reference: Stein (1981), Lemma 1; theory
+    facts §1.3.
+    """
+    randoms = ctx.random_symbols
+    lhs = linear_normal_form(goal.lhs, randoms)
+    rhs = linear_normal_form(goal.rhs, randoms)
+    last = None
+    for side, other, flip in ((lhs, rhs, False), (rhs, lhs, True)):
+        for table in _stein_candidates(side, ctx):
+            rewritten = linear_normal_form(side.xreplace(table), randoms)
+            pair = (other, rewritten) if flip else (rewritten, other)
+            j = judge_equal("stein", pair[0], pair[1], ctx.space, refutable=False)
+            if j.verdict.passes:
+                return j
+            last = j
+    if last is None:
+        return Judgement.undecided("stein: no expectation of a Gaussian times a function to rewrite")
+    return Judgement.undecided("stein: no choice of Gaussian factor makes the sides equal; "
+                               + last.detail.removeprefix("stein: "))

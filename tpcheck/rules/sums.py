@@ -1,0 +1,219 @@
+"""Rules about sums of iid variables: ``moment_expansion``, ``variance_of_sum``,
+``pairings_count``."""
+
+from __future__ import annotations
+
+import sympy
+
+from tpcheck.expectation import linear_normal_form
+from tpcheck.heads import Expectation, MomentSum, Variance, pairings
+from tpcheck.kernel import Context, Goal, Judgement, rule
+from tpcheck.laws import IIDFamily
+from tpcheck.rules.common import judge_equal
+from tpcheck.rules.independence import member_moment
+from tpcheck.sums import sum_moment
+
+
+class _Missing(Exception):
+    pass
+
+
+def sum_power_value(atom: Expectation, ctx: Context) -> sympy.Expr | None:
+    """E[(X_lo + ... + X_hi)^k] for a family X with the needed moments, exactly; for a
+    symbolic k (and E[X] = 0), the partition sum moment_sum(X, hi - lo + 1, k)."""
+    arg = atom.args[0]
+    base, k = (arg.base, arg.exp) if arg.is_Pow else (arg, sympy.Integer(1))
+    if not isinstance(base, sympy.Sum) or len(base.limits) != 1:
+        return None
+    if not k.is_Integer:
+        return _symbolic_power(base, k, ctx)
+    if k < 0:
+        return None
+    i, lo, hi = base.limits[0]
+    body = base.function
+    if not (isinstance(body, sympy.Indexed) and body.indices == (i,)):
+        return None
+    fam = ctx.laws.get(body.base.label)
+    if not isinstance(fam, IIDFamily):
+        return None
+    if (lo - fam.lo).is_nonnegative is not True or (fam.hi - hi).is_nonnegative is not True:
+        raise _Missing(f"the sum over {lo}..{hi} is not inside the family's range {fam.lo}..{fam.hi}")
+
+    def moment(j: int) -> sympy.Expr:
+        m = fam.moment(j)
+        if m is None:
+            raise _Missing(f"E[{body.base}^{j}] is not declared")
+        return m
+
+    return sum_moment(int(k), hi - lo + 1, moment)
+
+
+def _family_of_sum(base: sympy.Sum, ctx: Context) -> IIDFamily | None:
+    i, lo, hi = base.limits[0]
+    body = base.function
+    if not (isinstance(body, sympy.Indexed) and body.indices == (i,)):
+        return None
+    fam = ctx.laws.get(body.base.label)
+    if not isinstance(fam, IIDFamily):
+        return None
+    if (lo - fam.lo).is_nonnegative is not True or (fam.hi - hi).is_nonnegative is not True:
+        return None
+    return fam
+
+
+def _symbolic_power(base: sympy.Sum, k: sympy.Expr, ctx: Context) -> sympy.Expr | None:
+    fam = _family_of_sum(base, ctx)
+    if fam is None or not (k.is_integer and k.is_nonnegative) or fam.moment(1) != 0:
+        return None
+    _, lo, hi = base.limits[0]
+    return MomentSum(fam.base.label, hi - lo + 1, k)
+
+
+def moment_sum_value(ms: MomentSum, ctx: Context) -> sympy.Expr | None:
+    """moment_sum(X, n, k) for a concrete k, with the family's moments."""
+    label, n, k = ms.args
+    fam = ctx.laws.get(label)
+    if not isinstance(fam, IIDFamily) or not k.is_Integer or k < 0:
+        return None
+
+    def moment(j: int) -> sympy.Expr:
+        m = fam.moment(j)
+        if m is None:
+            raise _Missing(f"E[{label}^{j}] is not declared")
+        return m
+
+    return sum_moment(int(k), n, moment, min_block=2)
+
+
+def _expand_sums(side: sympy.Expr, ctx: Context) -> sympy.Expr:
+    side = side.replace(lambda e: isinstance(e, MomentSum),
+                        lambda e: v if (v := moment_sum_value(e, ctx)) is not None else e)
+    nf = linear_normal_form(side, ctx.random_symbols)
+    table = {}
+    for a in nf.atoms(Expectation):
+        v = sum_power_value(a, ctx)
+        if v is None:
+            v = member_moment(a, ctx)
+        if v is not None:
+            table[a] = v
+    return nf.xreplace(table)
+
+
+@rule("moment_expansion", human="the moment expansion of a sum",
+      latex="by expanding the power of the sum over set partitions")
+def moment_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
+    """E[(X_1 + ... + X_n)^k] = sum over set partitions pi of {1..k} of (n)_{|pi|} prod_B m_|B|.
+
+    For an iid family X with moments m_j = E[X^j]: expanding the k-th power and grouping the
+    index tuples by their equality pattern gives one term per set partition pi (distinct
+    indices for distinct blocks: (n)_{|pi|} choices; a block B contributes m_|B|). Every such
+    expectation (a sum of family members over part of the family's range) and every E[X_i^j]
+    is replaced by its value and the sides are compared exactly. For a symbolic k, and a family
+    with E[X] = 0 (so blocks of size one vanish), the expectation becomes the partition sum
+    moment_sum(X, n, k); a concrete moment_sum is evaluated.
+    Reference: theory facts §2; Billingsley, Probability and Measure, §30 (method of moments).
+    """
+    try:
+        lhs, rhs = _expand_sums(goal.lhs, ctx), _expand_sums(goal.rhs, ctx)
+    except _Missing as exc:
+        return Judgement.undecided(f"moment_expansion: {exc}")
+    return judge_equal("moment_expansion", lhs, rhs, ctx.space)
+
+
+def unfold_variance(expr: sympy.Expr) -> sympy.Expr:
+    """Var[Y] -> E[Y^2] - E[Y]^2 everywhere."""
+    return expr.replace(lambda e: isinstance(e, Variance),
+                        lambda e: Expectation(e.args[0] ** 2) - Expectation(e.args[0]) ** 2)
+
+
+@rule("variance_of_sum", human="the variance of a sum",
+      latex="since variances of independent summands add")
+def variance_of_sum(goal: Goal, args: tuple, ctx: Context) -> Judgement:
+    """Var[c (X_1 + ... + X_n) + d] = c^2 n (m_2 - m_1^2) for an iid family.
+
+    Var[Y] is unfolded to E[Y^2] - E[Y]^2, the powers of sums are expanded over set
+    partitions (as ``moment_expansion``) and the family's moments put in; the sides are then
+    compared exactly. Reference: Billingsley, Probability and Measure, (21.13).
+    """
+    try:
+        lhs = _expand_sums(unfold_variance(goal.lhs), ctx)
+        rhs = _expand_sums(unfold_variance(goal.rhs), ctx)
+    except _Missing as exc:
+        return Judgement.undecided(f"variance_of_sum: {exc}")
+    return judge_equal("variance_of_sum", lhs, rhs, ctx.space)
+
+
+def pairings_formula(m: sympy.Expr) -> sympy.Expr | None:
+    if (m / 2).is_integer and m.is_nonnegative:
+        return sympy.factorial2(m - 1)
+    if ((m - 1) / 2).is_integer and m.is_nonnegative:
+        return sympy.Integer(0)
+    return None
+
+
+@rule("pairings_count", human="counting pairings", latex="since $2k$ points have $(2k-1)!!$ pairings")
+def pairings_count(goal: Goal, args: tuple, ctx: Context) -> Judgement:
+    """pairings(m) = (m - 1)!! for even m >= 0, and 0 for odd m.
+
+    The point 1 is paired with one of the m - 1 others and the remaining m - 2 points are
+    paired in pairings(m - 2) ways: p(m) = (m - 1) p(m - 2), p(0) = 1, p(1) = 0. Every
+    pairings(m) whose parity follows from the declarations is replaced; then the sides are
+    compared exactly. Reference: theory facts §1.2 and T1.
+    """
+    problems = []
+
+    def replace(e: sympy.Basic) -> sympy.Basic:
+        v = pairings_formula(e.args[0])
+        if v is None:
+            problems.append(str(e))
+            return e
+        return v
+
+    sides = [s.replace(lambda e: isinstance(e, pairings), replace) for s in (goal.lhs, goal.rhs)]
+    if problems:
+        return Judgement.undecided(f"pairings_count: the parity of {problems[0]} is not determined")
+    return judge_equal("pairings_count", sides[0], sides[1], ctx.space)
+
+
+@rule("leading_order", relations=("->",), human="the leading order in n",
+      latex="since only pairings survive at order $n^0$")
+def leading_order(goal: Goal, args: tuple, ctx: Context) -> Judgement:
+    """c n^(-k/2) moment_sum(X, n, k) -> c pairings(k) m_2^(k/2) as n -> oo, for every k.
+
+    A set partition of {1..k} without singletons has at most k/2 blocks, with equality
+    exactly for the pair partitions; (n)_j / n^(k/2) tends to 1 for j = k/2 and to 0 for
+    j < k/2; the sum has finitely many terms (its number does not depend on n) and the
+    moments are finite. So only the pairings survive, each contributing m_2^(k/2). Checked:
+    the left side is a product of a factor free of n, n^e with e = -k/2 exactly, and one
+    moment_sum(X, n, k); then the claimed limit is compared exactly.
+    Reference: theory facts §2; Billingsley, Probability and Measure, Example 30.1 (CLT by
+    moments).
+    """
+    n = goal.limit_var
+    ms = [f for f in sympy.Mul.make_args(goal.lhs) if isinstance(f, MomentSum)]
+    if len(ms) != 1:
+        return Judgement.undecided("leading_order: the left side must contain one moment_sum")
+    (m,) = ms
+    label, size, k = m.args
+    if size != n:
+        return Judgement.undecided(f"leading_order: moment_sum must run over {n} members")
+    rest = sympy.powsimp(goal.lhs / m, combine="exp")
+    power = sympy.Integer(0)
+    const = []
+    for f in sympy.Mul.make_args(rest):
+        if f == n:
+            power += 1
+        elif f.is_Pow and f.base == n and n not in f.exp.free_symbols:
+            power += f.exp
+        elif n in f.free_symbols:
+            return Judgement.undecided(f"leading_order: the factor {f} depends on {n}")
+        else:
+            const.append(f)
+    if sympy.expand(power + k / 2) != 0:
+        return Judgement.undecided(f"leading_order: the power of {n} is {power}, not -{k}/2")
+    fam = ctx.laws.get(label)
+    m2 = fam.moment(2) if isinstance(fam, IIDFamily) else None
+    if m2 is None:
+        return Judgement.undecided(f"leading_order: E[{label}^2] is not declared")
+    value = sympy.Mul(*const) * pairings(k) * m2 ** (k / 2)
+    return judge_equal("leading_order", value, goal.rhs, ctx.space)

@@ -1,0 +1,40 @@
+"""Numeric evaluation of heads whose value depends on the theorem (for the witnesses)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mpmath
+
+from tpcheck.errors import EvaluationError
+from tpcheck.heads import MomentSum
+from tpcheck.laws import IIDFamily
+from tpcheck.numeric import HeadHook, evaluate
+from tpcheck.sums import moment_sum_by_set_partitions
+
+MAX_PARTITION_POINTS = 12
+
+
+def head_hooks(laws: dict) -> dict[type, HeadHook]:
+    """Evaluators for ``moment_sum(X, n, k)``: enumeration of the set partitions (an
+    independent path from the rules' closed-form count), with the family's moments."""
+
+    def moment_sum(e: MomentSum, env: dict) -> Any:
+        label, n, k = e.args
+        fam = laws.get(label)
+        if not isinstance(fam, IIDFamily):
+            raise EvaluationError(f"{label} is not an iid family")
+        kv = evaluate(k, env, "mpmath")
+        if kv != int(kv) or not 0 <= kv <= MAX_PARTITION_POINTS:
+            raise EvaluationError(f"moment_sum is enumerated only for k <= {MAX_PARTITION_POINTS}")
+
+        def moment(j: int) -> Any:
+            m = fam.moment(j)
+            if m is None:
+                raise EvaluationError(f"E[{label}^{j}] has no value here")
+            return evaluate(m, env, "mpmath")
+
+        return mpmath.mpf(1) * moment_sum_by_set_partitions(int(kv), evaluate(n, env, "mpmath"),
+                                                            moment)
+
+    return {MomentSum: moment_sum}
