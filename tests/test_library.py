@@ -19,6 +19,33 @@ def test_library_checks(root):
     assert by_name["binomial_row_sum"].range == {"k": [0, 40]}
 
 
+EXPECTED = {
+    # issue 3: Gaussian moments, Isserlis, Stein, LLN, CLT
+    "gaussian_even_moments_by_induction": "PROVED",
+    "gaussian_odd_moments_by_induction": "PROVED",
+    "gaussian_scaled_moments": "PROVED",
+    "gaussian_mgf": "PROVED",
+    "isserlis_four": "PROVED",
+    "isserlis_six": "PROVED",
+    "stein_polynomial": "PROVED",
+    "stein_tanh": "CORROBORATED",
+    "variance_of_the_mean": "PROVED",
+    "weak_law_bound": "PROVED",
+    "weak_law_bound_vanishes": "PROVED",
+    "clt_fourth_moment": "PROVED",
+    "clt_eighth_moment": "PROVED",
+    "clt_even_moments_all_k": "PROVED",
+    "clt_odd_moments_all_k": "PROVED",
+}
+
+
+def test_library_verdicts(root):
+    report = check(root / "proofs")
+    got = {t.name: t.verdict.value for t in report.theorems}
+    assert {k: got.get(k) for k in EXPECTED} == EXPECTED
+    assert not report.summary()["disagreements"]
+
+
 def test_every_rule_is_used_by_the_library(root):
     from tpcheck.kernel import REGISTRY
 

@@ -47,3 +47,15 @@ def test_right_constant_passes_the_witnesses_with_reported_numbers():
     assert {"estimate", "std_error", "z", "samples", "seed"} <= set(mc.data)
     mp = [e for e in step.evidence if e.kind == "mpmath"][0]
     assert mp.ok is True and mp.data["digits"] >= 30
+
+
+def test_wrong_clt_constant_is_refuted_exactly_and_flagged_by_monte_carlo(root):
+    from tpcheck import check
+
+    report = check(root / "tests" / "bad_proofs" / "wrong_clt_constant.tp")
+    step = report.theorems[0].steps[0]
+    assert step.verdict is Verdict.REFUTED
+    (mc,) = [e for e in step.evidence if e.kind == "montecarlo"]
+    assert mc.ok is True and abs(mc.data["z"]) > Z_THRESHOLD
+    assert mc.data["samples"] == 400000 and mc.data["seed"] == 3
+    assert mc.data["instance"]["n"] == "5"

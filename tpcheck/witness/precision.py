@@ -140,21 +140,26 @@ def mpmath_witness(
         return [Evidence("mpmath", None, "no instance satisfies the assumptions")]
     hook = quadrature_hook(ctx)
     heads = head_hooks(ctx.laws)
-    worst, shown = 0.0, []
+    worst, shown, skipped = 0.0, [], []
     with mpmath.workdps(digits + GUARD_DIGITS):
         for inst in instances:
             env = {s: _to_mp(v) for s, v in inst.items()}
+            inst_text = {str(s): str(v) for s, v in inst.items()}
             try:
                 if goal.rel == "->":
                     ev = _limit_evidence(goal, env, hook, digits, inst, heads)
                     if judgement.verdict is Verdict.REFUTED and ev.ok is not None:
                         ev.ok = not ev.ok
                         ev.detail = "at the counterexample: " + ev.detail
+                    if ev.ok is None and len(skipped) + 1 < len(instances):
+                        skipped.append(f"{inst_text}: {ev.detail}")
+                        continue
                     return [ev]
                 a = evaluate(expectation_form(goal.lhs), env, "mpmath", hook, heads)
                 b = evaluate(expectation_form(goal.rhs), env, "mpmath", hook, heads)
             except (EvaluationError, ZeroDivisionError, ValueError, TypeError, OverflowError) as exc:
-                return [Evidence("mpmath", None, f"not evaluated: {exc}")]
+                skipped.append(f"{inst_text}: {exc}")
+                continue
             if isinstance(a, mpmath.mpc) or isinstance(b, mpmath.mpc):
                 ok, err = _close(a, b, digits)
             elif goal.rel in ("<=", "<", ">=", ">"):
@@ -163,7 +168,6 @@ def mpmath_witness(
                 err = 0.0 if ok else float(abs(a - b))
             else:
                 ok, err = _close(a, b, digits)
-            inst_text = {str(s): str(v) for s, v in inst.items()}
             if judgement.verdict is Verdict.REFUTED:
                 confirms = not ok
                 return [Evidence(
@@ -180,8 +184,12 @@ def mpmath_witness(
                     f"at {inst_text}: lhs = {mpmath.nstr(a, 20)}, rhs = {mpmath.nstr(b, 20)}",
                     {"digits": digits, "instances": shown, "relative_error": err},
                 )]
-    return [Evidence("mpmath", True,
-                     f"{len(shown)} instance(s) agree to {digits} digits",
+    if not shown:
+        return [Evidence("mpmath", None, f"not evaluated: {skipped[0] if skipped else 'no instance'}")]
+    detail = f"{len(shown)} instance(s) agree to {digits} digits"
+    if skipped:
+        detail += f" ({len(skipped)} not evaluated: {skipped[0]})"
+    return [Evidence("mpmath", True, detail,
                      {"digits": digits, "instances": shown, "relative_error": worst})]
 
 
