@@ -36,6 +36,17 @@ EXPECTED = {
     "clt_eighth_moment": "PROVED",
     "clt_even_moments_all_k": "PROVED",
     "clt_odd_moments_all_k": "PROVED",
+    # issue 4: random matrices
+    "semicircle_law_gue": "PROVED",
+    "gue_exact_moments": "PROVED",
+    "gue_eighth_moment_at_finite_n": "PROVED",
+    "goe_exact_moments": "PROVED",
+    "semicircle_law_wigner": "VERIFIED",
+    "wigner_universality_fourth_moment": "PROVED",
+    "semicircle_even_moments": "PROVED",
+    "semicircle_odd_moments": "PROVED",
+    "stieltjes_quadratic": "PROVED",
+    "stieltjes_at_three": "CORROBORATED",
 }
 
 

@@ -165,7 +165,10 @@ def cycles_of(perm: Sequence[int]) -> int:
 
 
 def gamma_pi_cycles(pairing: Sequence[tuple[int, int]], m: int) -> int:
-    """#cycles(gamma o pi) for the long cycle gamma = (0 1 ... m-1) and the involution pi."""
+    """#cycles(gamma o pi) for the long cycle gamma = (0 1 ... m-1) and the involution pi; the
+    empty gluing (m = 0) counts as one face, so that E tr M^0 = n."""
+    if m == 0:
+        return 1
     pi = list(range(m))
     for a, b in pairing:
         pi[a], pi[b] = b, a

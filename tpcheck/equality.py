@@ -22,7 +22,16 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from tpcheck.heads import Expectation, MomentSum, Probability, Variance, narayana
+from tpcheck.heads import (
+    Expectation,
+    GenusSum,
+    MomentSum,
+    Probability,
+    Variance,
+    narayana,
+    ncpairings,
+    pairings,
+)
 from tpcheck.hypergeometric import TermRatio, term_ratio
 from tpcheck.instances import InstanceSpace
 
@@ -70,7 +79,7 @@ def exact_value(expr: sympy.Expr, instance: dict[sympy.Symbol, sympy.Expr]) -> s
     if expr.has(Expectation, Variance, Probability, MomentSum, sympy.Indexed):
         return None
     value = expr.xreplace(instance)
-    if value.has(sympy.Sum, sympy.Product, narayana):
+    if value.has(sympy.Sum, sympy.Product, narayana, pairings, ncpairings, GenusSum):
         value = value.doit()
     if value.free_symbols or value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         return None

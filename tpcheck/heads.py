@@ -106,3 +106,42 @@ class MomentSum(sympy.Function):
     def _sympystr(self, printer) -> str:  # noqa: ANN001
         x, n, k = self.args
         return f"moment_sum({printer.doprint(x)}, {printer.doprint(n)}, {printer.doprint(k)})"
+
+
+class TracePower(sympy.Function):
+    """``tr(M^k)`` for a random matrix M (its law says which ensemble)."""
+
+    nargs = 2
+
+    def _sympystr(self, printer) -> str:  # noqa: ANN001
+        m, k = self.args
+        return f"tr({printer.doprint(m)}^{printer.doprint(k)})"
+
+
+class GenusSum(sympy.Function):
+    """``genus_sum(n, k)`` = sum over pairings pi of 2k points of n^{#cycles(gamma pi) - k - 1}
+    (gamma the 2k-cycle): (1/n^{k+1}) E tr M^{2k} for GUE(n). ``doit`` gives the
+    Harer-Zagier polynomial for a concrete k."""
+
+    nargs = 2
+
+    def doit(self, **hints) -> sympy.Expr:  # noqa: ANN003
+        n, k = (a.doit(**hints) for a in self.args)
+        if k.is_Integer and k >= 0:
+            from tpcheck.rmt import gue_trace_moment
+
+            return sympy.expand(gue_trace_moment(2 * int(k), n) / n ** (k + 1))
+        return GenusSum(n, k)
+
+
+class ncpairings(sympy.Function):  # noqa: N801
+    """``ncpairings(m)``: the number of non-crossing pairings of m points in circular order;
+    ``doit`` gives C_{m/2} (0 for odd m) at a concrete m."""
+
+    nargs = 1
+
+    def doit(self, **hints) -> sympy.Expr:  # noqa: ANN003
+        m = self.args[0].doit(**hints)
+        if m.is_Integer and m >= 0:
+            return sympy.catalan(m // 2) if m % 2 == 0 else sympy.Integer(0)
+        return ncpairings(m)

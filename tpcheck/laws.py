@@ -289,3 +289,37 @@ def joint_gaussian(
                   and la.vector == lb.vector):
                 cov[i][j] = la.vector.cov[la.index][lb.index]
     return mean, cov
+
+
+@dataclass(frozen=True)
+class MatrixEnsemble:
+    """A random n x n matrix: ``GOE``, ``GUE`` (normalisations in :mod:`tpcheck.rmt`) or
+    ``Wigner`` (real symmetric, zero diagonal, iid off-diagonal entries with the declared
+    moments, E X_ij = 0, E X_ij^2 = 1, or a concrete entry law)."""
+
+    kind: str
+    n: sympy.Expr
+    moments: tuple[tuple[int, sympy.Expr], ...] = ()
+    law: Law | None = None
+
+    @property
+    def parameters(self) -> tuple[sympy.Expr, ...]:
+        return (self.n, *(v for _, v in self.moments), *(self.law.parameters if self.law else ()))
+
+    def entry_moment(self, j: int) -> sympy.Expr | None:
+        """Off-diagonal entry moment E[X_ij^j] (Wigner)."""
+        if j == 0:
+            return sympy.Integer(1)
+        for k, v in self.moments:
+            if k == j:
+                return v
+        return self.law.moment(j) if self.law is not None else None
+
+    def with_law(self, law: Law) -> MatrixEnsemble:
+        return MatrixEnsemble(self.kind, self.n, self.moments, law)
+
+    def describe(self) -> str:
+        return f"{self.kind}({self.n})" + (f" ~ {self.law.describe()}" if self.law else "")
+
+    def admissible(self, *params: float) -> bool:
+        return params[0] >= 1 and float(params[0]).is_integer()

@@ -138,11 +138,13 @@ class LetDomain:
 
 @dataclass(frozen=True)
 class LetLaw:
-    """``let Z ~ Normal(0, s^2)``: random objects with a law."""
+    """``let Z ~ Normal(0, s^2)``: random objects with a law (``with`` moments for a Wigner
+    matrix's entries)."""
 
     pos: Position
     names: tuple[tuple[str, Position], ...]
     law: Call
+    moments: tuple[tuple[Node, Node], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,13 @@ from tpcheck import laws as laws_module
 from tpcheck.errors import ElaborationError, Position
 from tpcheck.heads import (
     Expectation,
+    GenusSum,
     MomentSum,
     Probability,
+    TracePower,
     Variance,
     narayana,
+    ncpairings,
     pairings,
     relu,
     sech,
@@ -112,6 +115,7 @@ class _Definition:
 class _Scope:
     symbols: dict[str, sympy.Symbol] = field(default_factory=dict)
     families: dict[str, laws_module.IIDFamily] = field(default_factory=dict)
+    matrices: dict[str, sympy.Symbol] = field(default_factory=dict)
     definitions: dict[str, _Definition] = field(default_factory=dict)
     bound: dict[str, sympy.Symbol] = field(default_factory=dict)
 
@@ -210,6 +214,9 @@ class Elaborator:
         if node.id in s.families:
             raise ElaborationError(f"'{node.id}' is an iid family; write a member, {node.id}[i]",
                                    node.pos)
+        if node.id in s.matrices:
+            raise ElaborationError(f"'{node.id}' is a random matrix; it appears inside tr(...)",
+                                   node.pos)
         if node.id in FUNCTIONS or node.id in BINDERS:
             raise ElaborationError(f"'{node.id}' is a function; call it with arguments", node.pos)
         raise ElaborationError(
@@ -229,6 +236,16 @@ class Elaborator:
             return d.body.xreplace(dict(zip(d.params, values, strict=True)))
         if node.func in BINDERS:
             return self.binder(node)
+        if node.func == "tr":
+            return self.trace(node)
+        if node.func == "genus_sum":
+            if len(node.args) != 2:
+                raise ElaborationError("write genus_sum(n, k)", node.pos)
+            return GenusSum(self.expr(node.args[0]), self.expr(node.args[1]))
+        if node.func == "ncpairings":
+            if len(node.args) != 1:
+                raise ElaborationError("write ncpairings(m)", node.pos)
+            return ncpairings(self.expr(node.args[0]))
         if node.func == "moment_sum":
             if len(node.args) != 3 or not isinstance(node.args[0], ast.Name) or \
                     node.args[0].id not in s.families:
@@ -236,7 +253,8 @@ class Elaborator:
             fam = s.families[node.args[0].id]
             return MomentSum(fam.base.label, self.expr(node.args[1]), self.expr(node.args[2]))
         if node.func not in FUNCTIONS:
-            known = ", ".join(sorted([*FUNCTIONS, *BINDERS, "moment_sum"]))
+            known = ", ".join(sorted([*FUNCTIONS, *BINDERS, "moment_sum", "tr", "genus_sum",
+                                      "ncpairings"]))
             raise ElaborationError(f"unknown function '{node.func}' (known: {known})", node.pos)
         arity, build = FUNCTIONS[node.func]
         if len(node.args) != arity:
@@ -244,6 +262,32 @@ class Elaborator:
                 f"'{node.func}' takes {arity} argument(s), got {len(node.args)}", node.pos
             )
         return build([self.expr(a) for a in node.args], node.pos)
+
+    def trace(self, node: ast.Call) -> sympy.Expr:
+        """tr(M), tr(M^k), tr((c M)^k), tr((M/c)^k) for a declared random matrix M."""
+        if len(node.args) != 1:
+            raise ElaborationError("tr takes one argument", node.pos)
+        arg = node.args[0]
+        power: sympy.Expr = sympy.Integer(1)
+        if isinstance(arg, ast.BinOp) and arg.op == "^":
+            power = self.expr(arg.right)
+            arg = arg.left
+        scale: sympy.Expr = sympy.Integer(1)
+        if isinstance(arg, ast.BinOp) and arg.op in ("*", "/", "implicit"):
+            left_is_m = isinstance(arg.left, ast.Name) and arg.left.id in self.scope.matrices
+            right_is_m = isinstance(arg.right, ast.Name) and arg.right.id in self.scope.matrices
+            if arg.op == "/" and left_is_m:
+                scale, arg = 1 / self.expr(arg.right), arg.left
+            elif arg.op != "/" and left_is_m:
+                scale, arg = self.expr(arg.right), arg.left
+            elif arg.op != "/" and right_is_m:
+                scale, arg = self.expr(arg.left), arg.right
+        if not (isinstance(arg, ast.Name) and arg.id in self.scope.matrices):
+            raise ElaborationError("tr(...) takes a power of one random matrix, e.g. tr((M/sqrt(n))^4)",
+                                   node.pos)
+        if not (power.is_integer and power.is_nonnegative):
+            raise ElaborationError("the power inside tr must be a natural number", node.pos)
+        return scale**power * TracePower(self.scope.matrices[arg.id], power)
 
     def bind(self, var: str, pos: Position, **assumptions: bool) -> sympy.Symbol:
         if var in self.scope.bound or var in self.scope.symbols:
@@ -324,7 +368,16 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
         if isinstance(item, ast.LetDomain):
             for name, pos in item.names:
                 declare(name, pos, **DOMAINS[item.domain])
+        elif isinstance(item, ast.LetLaw) and item.law.func in MATRIX_LAWS:
+            ensemble = _matrix_law(el, item)
+            for name, pos in item.names:
+                sym = declare(name, pos)
+                scope.matrices[name] = sym
+                laws[sym] = ensemble
         elif isinstance(item, ast.LetLaw):
+            if item.moments:
+                raise ElaborationError("'with' moments are for iid families and Wigner matrices",
+                                       item.pos)
             if item.law.func == "Normal" and any(isinstance(a, ast.ListExpr) for a in item.law.args):
                 names = [declare(name, pos, real=True) for name, pos in item.names]
                 vector = _gaussian_vector(el, item.law, names)
@@ -395,10 +448,13 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
             entry["laws"] = {}
             for name, call in c.laws:
                 fam = scope.families.get(name)
-                if fam is None:
-                    raise ElaborationError(f"'{name}' is not an iid family of this theorem",
-                                           call.pos)
-                entry["laws"][fam.base.label] = _law(el, call)
+                if fam is not None:
+                    entry["laws"][fam.base.label] = _law(el, call)
+                elif name in scope.matrices:
+                    entry["laws"][scope.matrices[name]] = _law(el, call)
+                else:
+                    raise ElaborationError(
+                        f"'{name}' is not an iid family or a Wigner matrix of this theorem", call.pos)
             entry["fixed"] = {}
             for name, node in c.fixed:
                 sym = scope.symbols.get(name)
@@ -415,6 +471,37 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
     context = Context(dict(scope.symbols), params, laws, assumptions, settings)
     return Theorem(t.name, t.statement, t.pos.line, claim, start, steps, context,
                    list(t.cites), crosschecks)
+
+
+MATRIX_LAWS = ("GOE", "GUE", "Wigner")
+
+
+def _matrix_law(el: Elaborator, item: ast.LetLaw) -> laws_module.MatrixEnsemble:
+    call = item.law
+    if len(call.args) != 1:
+        raise ElaborationError(f"{call.func} takes the size n", call.pos)
+    n = el.expr(call.args[0])
+    if not (n.is_integer and n.is_positive):
+        raise ElaborationError("the size of a random matrix must be a positive integer", call.pos)
+    if call.func != "Wigner":
+        if item.moments:
+            raise ElaborationError(f"{call.func} has Gaussian entries; no moments to declare",
+                                   item.pos)
+        return laws_module.MatrixEnsemble(call.func, n)
+    moments = []
+    for lhs, rhs in item.moments:
+        power = _moment_power(lhs, item.names[0][0])
+        if power is None:
+            raise ElaborationError("an entry moment is written E[X^j] = value", lhs.pos)
+        if isinstance(rhs, ast.Name) and rhs.id not in el.scope.symbols and rhs.id not in CONSTANTS:
+            el.scope.symbols[rhs.id] = sympy.Symbol(rhs.id, real=True)
+        moments.append((power, el.expr(rhs)))
+    declared = dict(moments)
+    if declared.get(1, 0) != 0 or declared.get(2, 1) != 1:
+        raise ElaborationError("Wigner entries have E[X] = 0 and E[X^2] = 1", item.pos)
+    declared.setdefault(1, sympy.Integer(0))
+    declared.setdefault(2, sympy.Integer(1))
+    return laws_module.MatrixEnsemble("Wigner", n, tuple(sorted(declared.items())))
 
 
 WITNESS_SETTINGS = {"mpmath": ("digits", "instances"), "montecarlo": ("samples", "seed")}

@@ -218,7 +218,7 @@ class _Parser:
             if not self.at_sym("("):
                 raise self.error("expected '(' after the law's name")
             law = self.call(t)
-            return [ast.LetLaw(start.pos, tuple(names), law)]
+            return [ast.LetLaw(start.pos, tuple(names), law, tuple(self.moment_specs()))]
         raise self.error("expected ':' (a domain), '~' (a law) or '=' (a definition)")
 
     def family(self, pos: Position, name: str) -> ast.LetFamily:
@@ -236,18 +236,24 @@ class _Parser:
             if not self.at_sym("("):
                 raise self.error("expected '(' after the law's name")
             law = self.call(t)
-        if self.at_kw("with"):
-            self.advance()
-            while True:
-                lhs = self.expr()
-                self.expect_sym("=")
-                moments.append((lhs, self.expr()))
-                if not self.at_sym(","):
-                    break
-                self.advance()
+        moments = self.moment_specs()
         if law is None and not moments:
             raise self.error("an iid family needs a law ('~ Law(...)') or moments ('with E[X^2] = 1')")
         return ast.LetFamily(pos, name, lo, hi, law, tuple(moments))
+
+    def moment_specs(self) -> list[tuple[ast.Node, ast.Node]]:
+        """``with E[X^j] = value, ...`` (or nothing)."""
+        specs: list[tuple[ast.Node, ast.Node]] = []
+        if not self.at_kw("with"):
+            return specs
+        self.advance()
+        while True:
+            lhs = self.expr()
+            self.expect_sym("=")
+            specs.append((lhs, self.expr()))
+            if not self.at_sym(","):
+                return specs
+            self.advance()
 
     def crosscheck(self) -> ast.Crosscheck:
         start = self.expect_kw("crosscheck")

@@ -9,9 +9,10 @@ from tpcheck.rules import (
     induction,
     inequalities,
     limit,
+    matrices,
     numeric,
     sums,
 )
 
 __all__ = ["algebra", "evaluation", "expectation", "gaussian", "independence", "induction",
-           "inequalities", "limit", "numeric", "sums"]
+           "inequalities", "limit", "matrices", "numeric", "sums"]

@@ -6,8 +6,9 @@ from typing import Any
 
 import mpmath
 
+from tpcheck.combinatorics import gamma_pi_cycles, noncrossing_pairings_by_filter, perfect_matchings
 from tpcheck.errors import EvaluationError
-from tpcheck.heads import MomentSum
+from tpcheck.heads import GenusSum, MomentSum, ncpairings
 from tpcheck.laws import IIDFamily
 from tpcheck.numeric import HeadHook, evaluate
 from tpcheck.sums import moment_sum_by_set_partitions
@@ -37,4 +38,18 @@ def head_hooks(laws: dict) -> dict[type, HeadHook]:
         return mpmath.mpf(1) * moment_sum_by_set_partitions(int(kv), evaluate(n, env, "mpmath"),
                                                             moment)
 
-    return {MomentSum: moment_sum}
+    def genus_sum(e: GenusSum, env: dict) -> Any:
+        n, k = (evaluate(a, env, "mpmath") for a in e.args)
+        if k != int(k) or not 0 <= k <= MAX_PARTITION_POINTS // 2:
+            raise EvaluationError(f"genus_sum is enumerated only for k <= {MAX_PARTITION_POINTS // 2}")
+        k = int(k)
+        return mpmath.fsum(n ** (gamma_pi_cycles(p, 2 * k) - k - 1)
+                           for p in perfect_matchings(list(range(2 * k))))
+
+    def nc_pairings(e: ncpairings, env: dict) -> Any:
+        m = evaluate(e.args[0], env, "mpmath")
+        if m != int(m) or not 0 <= m <= MAX_PARTITION_POINTS:
+            raise EvaluationError(f"ncpairings is enumerated only for m <= {MAX_PARTITION_POINTS}")
+        return mpmath.mpf(sum(1 for _ in noncrossing_pairings_by_filter(list(range(int(m))))))
+
+    return {MomentSum: moment_sum, GenusSum: genus_sum, ncpairings: nc_pairings}

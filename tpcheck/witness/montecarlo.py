@@ -19,9 +19,9 @@ import sympy
 from tpcheck.equality import numbers_differ
 from tpcheck.errors import EvaluationError
 from tpcheck.expectation import expectation_form
-from tpcheck.heads import Expectation, expectations
+from tpcheck.heads import Expectation, TracePower, expectations
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
-from tpcheck.laws import GaussianComponent, IIDFamily, Law
+from tpcheck.laws import GaussianComponent, IIDFamily, Law, MatrixEnsemble
 from tpcheck.numeric import evaluate
 from tpcheck.stats import Z_THRESHOLD, mean_and_covariance
 from tpcheck.witness.hooks import head_hooks
@@ -99,6 +99,9 @@ def _simulate(laws: dict, randoms: list, env_np: dict, samples: int,
             for i, name in enumerate(vec.names):
                 draws[name] = block[i]
             continue
+        if isinstance(law, MatrixEnsemble):
+            draws[z] = _eigenvalues(law, env_np, samples, rng)
+            continue
         if isinstance(law, IIDFamily):
             if law.law is None:
                 raise NotApplicable(f"family {z} has no concrete law; give one with "
@@ -117,6 +120,40 @@ def _simulate(laws: dict, randoms: list, env_np: dict, samples: int,
             params = [float(evaluate(p, env_np, "numpy")) for p in law.parameters]
             draws[z] = law.sample(rng, samples, *params)
     return draws
+
+
+MAX_MATRIX_ENTRIES = 40_000_000  # samples x n x n
+
+
+def _eigenvalues(law: MatrixEnsemble, env_np: dict, samples: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Eigenvalues (samples x n) of ``samples`` independent draws of the matrix."""
+    n = int(evaluate(law.n, env_np, "numpy"))
+    if samples * n * n > MAX_MATRIX_ENTRIES:
+        raise NotApplicable(f"{samples} samples of a {n} x {n} matrix are too many to simulate")
+    if law.kind == "GOE":
+        a = rng.standard_normal((samples, n, n))
+        m = (a + np.swapaxes(a, 1, 2)) / np.sqrt(2)
+    elif law.kind == "GUE":
+        g = rng.standard_normal((samples, n, n)) + 1j * rng.standard_normal((samples, n, n))
+        m = (g + np.conj(np.swapaxes(g, 1, 2))) / 2
+    else:
+        if law.law is None:
+            raise NotApplicable("the Wigner matrix has no concrete entry law; give one with "
+                                "'crosscheck montecarlo law X ~ Rademacher()'")
+        params = [float(evaluate(p, env_np, "numpy")) for p in law.law.parameters]
+        entries = law.law.sample(rng, (samples, n, n), *params)
+        upper = np.triu(entries, 1)
+        m = upper + np.swapaxes(upper, 1, 2)
+    return np.linalg.eigvalsh(m)
+
+
+def _trace_power(e: TracePower, env: dict) -> np.ndarray:
+    m, k = e.args
+    eig = env.get(m)
+    if eig is None:
+        raise EvaluationError(f"{m} was not simulated")
+    return np.sum(eig ** int(evaluate(k, env, "numpy")), axis=-1)
 
 
 def montecarlo_witness(
@@ -158,7 +195,8 @@ def _one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: dict, seed: in
         env_np = {s: float(v) for s, v in env_mp.items()}
         draws = _simulate(laws, randoms, env_np, samples, rng)
         columns = np.vstack([
-            np.broadcast_to(np.asarray(evaluate(a.args[0], {**env_np, **draws}, "numpy"), float),
+            np.broadcast_to(np.asarray(evaluate(a.args[0], {**env_np, **draws}, "numpy",
+                                                heads={TracePower: _trace_power}), float),
                             (samples,))
             for a in atoms
         ])

@@ -16,7 +16,7 @@ from tpcheck.errors import EvaluationError
 from tpcheck.expectation import expectation_form
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
-from tpcheck.laws import GaussianComponent, IIDFamily, Normal, joint_gaussian
+from tpcheck.laws import GaussianComponent, IIDFamily, MatrixEnsemble, Normal, joint_gaussian
 from tpcheck.numeric import evaluate, quad
 from tpcheck.witness.hooks import head_hooks
 from tpcheck.witness.instances import witness_instances
@@ -36,8 +36,9 @@ def quadrature_hook(ctx: Context):  # noqa: ANN201
         randoms = sorted(arg.free_symbols & ctx.random_symbols, key=lambda s: s.name)
         if len(randoms) > 2:
             raise EvaluationError("quadrature witness handles at most two random objects")
-        if any(isinstance(ctx.laws[z], IIDFamily) for z in randoms):
-            raise EvaluationError("iid families are witnessed by Monte-Carlo, not by quadrature")
+        if any(isinstance(ctx.laws[z], IIDFamily | MatrixEnsemble) for z in randoms):
+            raise EvaluationError("iid families and random matrices are witnessed by "
+                                  "Monte-Carlo, not by quadrature")
         blocks: list[list[sympy.Symbol]] = []
         for z in randoms:
             law = ctx.laws[z]
