@@ -5,12 +5,21 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tpcheck import check
 from tpcheck.kernel import Verdict
 
 
-def test_library_checks(root):
-    report = check(root / "proofs")
+@pytest.fixture(scope="module")
+def library(request):
+    from tests.conftest import ROOT
+
+    return check(ROOT / "proofs")
+
+
+def test_library_checks(library):
+    report = library
     assert report.exit_code == 0, report.to_text()
     assert len(report.theorems) >= 10
     by_name = {t.name: t for t in report.theorems}
@@ -50,17 +59,17 @@ EXPECTED = {
 }
 
 
-def test_library_verdicts(root):
-    report = check(root / "proofs")
+def test_library_verdicts(library):
+    report = library
     got = {t.name: t.verdict.value for t in report.theorems}
     assert {k: got.get(k) for k in EXPECTED} == EXPECTED
     assert not report.summary()["disagreements"]
 
 
-def test_every_rule_is_used_by_the_library(root):
+def test_every_rule_is_used_by_the_library(library):
     from tpcheck.kernel import REGISTRY
 
-    used = {s.rule for t in check(root / "proofs").theorems for s in t.steps}
+    used = {s.rule for t in library.theorems for s in t.steps}
     assert set(REGISTRY) <= used
 
 

@@ -45,6 +45,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="multiply every Monte-Carlo sample size by F")
     c.add_argument("--color", choices=["auto", "always", "never"], default="auto")
     sub.add_parser("rules", help="list the rules with their documentation")
+    sim = sub.add_parser(
+        "simulate", help="run a theorem's Monte-Carlo witness over a sweep of n",
+        description="Simulate the left side of a theorem's claim at several sizes n: estimate, "
+                    "standard error, z against the exact finite-n value, and the log-log slope "
+                    "of the error against n beside the predicted one.")
+    sim.add_argument("path", metavar="FILE")
+    sim.add_argument("--theorem", help="the theorem (needed when the file has several)")
+    sim.add_argument("--sizes", default="8,16,32,64,128,256", help="comma-separated sizes n")
+    sim.add_argument("--samples", type=int, default=2000, help="Monte-Carlo samples per size")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--at", action="append", metavar="NAME=VALUE",
+                     help="fix another parameter (repeatable), e.g. --at k=2")
+    sim.add_argument("--plot", metavar="FILE.png", help="draw the spectrum and the error against n")
     return p
 
 
@@ -66,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "rules":
         sys.stdout.write(_rules_text())
         return 0
+    if args.command == "simulate":
+        from tpcheck.simulate import main_simulate
+
+        try:
+            return main_simulate(args)
+        except (TpcheckError, OSError) as exc:
+            print(f"tpcheck: {exc}", file=sys.stderr)
+            return 2
     options = Options(
         budget=args.budget if args.budget > 0 else None,
         witness_budget=args.witness_budget if args.witness_budget > 0 else None,

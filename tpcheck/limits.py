@@ -92,3 +92,26 @@ def limit_at_infinity(expr: sympy.Expr, n: sympy.Symbol) -> LimitResult:
     if sign in (1, -1):
         return LimitResult(sign * sympy.oo, "Puiseux", "the numerator dominates")
     return LimitResult(None, "none", "the sign of the divergent leading term is not determined")
+
+
+def asymptotic_order(expr: sympy.Expr, n: sympy.Symbol) -> tuple[sympy.Expr, sympy.Rational] | None:
+    """(c, e) with expr ~ c n^e as n -> oo, for the expressions :func:`limit_at_infinity`
+    handles (None if the leading coefficient may vanish or the form is not covered)."""
+    if n not in expr.free_symbols:
+        return (expr, sympy.Integer(0)) if expr != 0 else None
+    exps = _exponents(expr, n)
+    if exps is None:
+        return None
+    q = lcm(*[int(r.q) for r in exps]) if exps else 1
+    t = sympy.Symbol("t", positive=True)
+    num, den = sympy.fraction(sympy.cancel(sympy.together(expr.xreplace({n: t ** (-q)}))))
+    try:
+        low_n, low_d = _lowest(sympy.Poly(num, t)), _lowest(sympy.Poly(den, t))
+    except sympy.PolynomialError:
+        return None
+    if low_n is None or low_d is None:
+        return None
+    (i, a), (j, b) = low_n, low_d
+    if a.is_zero is not False or b.is_zero is not False:
+        return None
+    return sympy.cancel(a / b), sympy.Rational(-(i - j), q)

@@ -23,6 +23,7 @@ from tpcheck.heads import Expectation, TracePower, expectations
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
 from tpcheck.laws import GaussianComponent, IIDFamily, Law, MatrixEnsemble
 from tpcheck.numeric import evaluate
+from tpcheck.rmt import tridiagonal_hermite, tridiagonal_trace_powers
 from tpcheck.stats import Z_THRESHOLD, mean_and_covariance
 from tpcheck.witness.hooks import head_hooks
 from tpcheck.witness.instances import witness_instances
@@ -81,7 +82,7 @@ def _laws_for(ctx: Context, cfg: dict) -> tuple[dict[sympy.Symbol, Any], dict[sy
 
 
 def _simulate(laws: dict, randoms: list, env_np: dict, samples: int,
-              rng: np.random.Generator) -> dict:
+              rng: np.random.Generator, atoms: list) -> dict:
     draws: dict[sympy.Basic, np.ndarray] = {}
     for z in randoms:
         law = laws[z]
@@ -100,7 +101,7 @@ def _simulate(laws: dict, randoms: list, env_np: dict, samples: int,
                 draws[name] = block[i]
             continue
         if isinstance(law, MatrixEnsemble):
-            draws[z] = _eigenvalues(law, env_np, samples, rng)
+            draws[z] = _power_sums(law, _max_power(atoms, z, env_np), env_np, samples, rng)
             continue
         if isinstance(law, IIDFamily):
             if law.law is None:
@@ -122,13 +123,27 @@ def _simulate(laws: dict, randoms: list, env_np: dict, samples: int,
     return draws
 
 
-MAX_MATRIX_ENTRIES = 40_000_000  # samples x n x n
+MAX_MATRIX_ENTRIES = 40_000_000  # samples x n x n for dense sampling
+MAX_TRIDIAGONAL = 200_000_000  # samples x n for the tridiagonal models
+DENSE_UP_TO = 48  # GOE/GUE above this size use the Dumitriu-Edelman tridiagonal model
 
 
-def _eigenvalues(law: MatrixEnsemble, env_np: dict, samples: int,
-                 rng: np.random.Generator) -> np.ndarray:
-    """Eigenvalues (samples x n) of ``samples`` independent draws of the matrix."""
+def _power_sums(law: MatrixEnsemble, kmax: int, env_np: dict, samples: int,
+                rng: np.random.Generator) -> np.ndarray:
+    """tr M^j for j = 0..kmax over ``samples`` independent draws (samples x (kmax + 1)):
+    dense sampling and eigenvalues for small n or Wigner entries; for GOE/GUE with
+    n > DENSE_UP_TO the tridiagonal model (same eigenvalue law) and banded trace powers."""
     n = int(evaluate(law.n, env_np, "numpy"))
+    if law.kind in ("GOE", "GUE") and n > DENSE_UP_TO:
+        if samples * n > MAX_TRIDIAGONAL:
+            raise NotApplicable(f"{samples} samples of a {n} x {n} matrix are too many to simulate")
+        beta = 1 if law.kind == "GOE" else 2
+        out = np.empty((samples, kmax + 1))
+        out[:, 0] = n
+        for s in range(samples):
+            d, e = tridiagonal_hermite(n, beta, rng)
+            out[s, 1:] = tridiagonal_trace_powers(d, e, kmax) if kmax else []
+        return out
     if samples * n * n > MAX_MATRIX_ENTRIES:
         raise NotApplicable(f"{samples} samples of a {n} x {n} matrix are too many to simulate")
     if law.kind == "GOE":
@@ -145,15 +160,23 @@ def _eigenvalues(law: MatrixEnsemble, env_np: dict, samples: int,
         entries = law.law.sample(rng, (samples, n, n), *params)
         upper = np.triu(entries, 1)
         m = upper + np.swapaxes(upper, 1, 2)
-    return np.linalg.eigvalsh(m)
+    eig = np.linalg.eigvalsh(m)
+    return np.stack([np.sum(eig**j, axis=1) for j in range(kmax + 1)], axis=1)
 
 
 def _trace_power(e: TracePower, env: dict) -> np.ndarray:
     m, k = e.args
-    eig = env.get(m)
-    if eig is None:
-        raise EvaluationError(f"{m} was not simulated")
-    return np.sum(eig ** int(evaluate(k, env, "numpy")), axis=-1)
+    sums = env.get(m)
+    kk = int(evaluate(k, env, "numpy"))
+    if sums is None or kk >= sums.shape[1]:
+        raise EvaluationError(f"tr({m}^{kk}) was not simulated")
+    return sums[:, kk]
+
+
+def _max_power(atoms: list, m: sympy.Symbol, env_np: dict) -> int:
+    powers = [int(evaluate(t.args[1], env_np, "numpy")) for a in atoms
+              for t in a.args[0].atoms(TracePower) if t.args[0] == m]
+    return max(powers, default=0)
 
 
 def montecarlo_witness(
@@ -193,7 +216,7 @@ def _one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: dict, seed: in
         with mpmath.workdps(30):
             env_mp = {s: evaluate(v, {}, "mpmath") for s, v in inst.items()}
         env_np = {s: float(v) for s, v in env_mp.items()}
-        draws = _simulate(laws, randoms, env_np, samples, rng)
+        draws = _simulate(laws, randoms, env_np, samples, rng, atoms)
         columns = np.vstack([
             np.broadcast_to(np.asarray(evaluate(a.args[0], {**env_np, **draws}, "numpy",
                                                 heads={TracePower: _trace_power}), float),

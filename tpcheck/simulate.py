@@ -1,0 +1,218 @@
+"""``tpcheck simulate``: a theorem's Monte-Carlo witness over a sweep of sizes n.
+
+For a claim ``E[...] -> c as n -> oo`` (or an exact finite-n claim), each size n gets a
+seeded simulation of the left side: the estimate of lhs - c, its standard error and, where
+the derivation states an exact finite-n value, the z-score against it. The log-log slope of
+|estimate - c| against n is fitted and set beside the slope predicted by the exact value's
+leading correction. ``--plot`` draws the eigenvalue histogram of a random matrix against the
+semicircle density and the error against n (matplotlib, the ``plot`` extra).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy
+
+from tpcheck.errors import TpcheckError
+from tpcheck.heads import Expectation
+from tpcheck.kernel import Goal, Judgement, Theorem, Verdict
+from tpcheck.lang.elaborate import elaborate_theorem
+from tpcheck.lang.parser import parse
+from tpcheck.laws import MatrixEnsemble
+from tpcheck.limits import asymptotic_order
+from tpcheck.numeric import evaluate
+from tpcheck.stats import loglog_slope
+from tpcheck.witness.montecarlo import NotApplicable, _one_run
+
+
+@dataclass
+class SweepRow:
+    n: int
+    estimate: float  # of lhs - limit
+    std_error: float
+    exact: float | None  # exact lhs - limit at this n, where the derivation gives it
+    z: float | None
+    samples: int
+
+
+@dataclass
+class Sweep:
+    theorem: str
+    limit: str
+    rows: list[SweepRow] = field(default_factory=list)
+    fitted_slope: float | None = None
+    predicted_slope: float | None = None
+    seed: int = 0
+
+    def table(self) -> str:
+        out = [f"{self.theorem}: lhs - ({self.limit}), seed {self.seed}",
+               f"{'n':>8} {'estimate':>12} {'std.err':>10} {'exact':>12} {'z':>7} {'samples':>8}"]
+        for r in self.rows:
+            exact = f"{r.exact:12.5g}" if r.exact is not None else f"{'-':>12}"
+            z = f"{r.z:7.2f}" if r.z is not None else f"{'-':>7}"
+            out.append(f"{r.n:>8} {r.estimate:12.5g} {r.std_error:10.3g} {exact} {z} {r.samples:>8}")
+        fit = "n/a" if self.fitted_slope is None else f"{self.fitted_slope:.3f}"
+        pred = "n/a" if self.predicted_slope is None else f"{self.predicted_slope:.3f}"
+        out.append(f"log-log slope of |estimate - limit| against n: fitted {fit}, predicted {pred}")
+        return "\n".join(out)
+
+
+def load_theorem(path: str, name: str | None) -> Theorem:
+    text = open(path, encoding="utf-8").read()
+    tree = parse(text)
+    candidates = [t for t in tree.theorems if name is None or t.name == name]
+    if not candidates:
+        raise TpcheckError(f"no theorem named {name!r} in {path}")
+    if name is None and len(candidates) > 1:
+        names = ", ".join(t.name for t in candidates)
+        raise TpcheckError(f"{path} has several theorems; pick one with --theorem ({names})")
+    return elaborate_theorem(candidates[0], text.splitlines())
+
+
+def exact_finite_value(theorem: Theorem) -> sympy.Expr | None:
+    """The first expression of the derivation with no expectation left (the exact finite-n
+    value the chain establishes), if any comes before the limit."""
+    for step in theorem.steps:
+        if step.goal.rel == "->":
+            return None
+        if not step.goal.rhs.has(Expectation):
+            return step.goal.rhs
+    return None
+
+
+def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
+          fixed: dict[str, int], progress: bool = True) -> Sweep:
+    claim = theorem.claim
+    n = claim.limit_var or theorem.context.symbols.get("n")
+    if n is None:
+        raise TpcheckError("the theorem has no size parameter n")
+    limit = claim.rhs if claim.rel == "->" else sympy.Integer(0)
+    exact = exact_finite_value(theorem)
+    cfgs = theorem.crosschecks.get("montecarlo") or [{}]
+    base = dict(cfgs[0])
+    at = dict(base.get("fixed", {}))
+    for key, value in fixed.items():
+        sym = theorem.context.symbols.get(key)
+        if sym is None:
+            raise TpcheckError(f"'{key}' is not a symbol of the theorem")
+        at[sym] = sympy.Integer(value)
+    goal = Goal(claim.lhs, "=", limit if claim.rel == "->" else claim.rhs)
+    predicted = None
+    if exact is not None and claim.rel == "->":
+        order = asymptotic_order(sympy.expand((exact - limit).xreplace(at)), n)
+        if order is not None:
+            predicted = float(order[1])
+    result = Sweep(theorem.name, str(limit), seed=seed, predicted_slope=predicted)
+    for i, size in enumerate(sizes):
+        if progress:
+            bar = "#" * (i + 1) + "." * (len(sizes) - i - 1)
+            print(f"\r[{bar}] n = {size}", end="", file=sys.stderr, flush=True)
+        cfg = {**base, "samples": samples, "fixed": {**at, n: sympy.Integer(size)}}
+        try:
+            ev = _one_run(goal, theorem.context, Judgement(Verdict.PROVED, ""), cfg, seed + i,
+                          1.0, list(dict.fromkeys(_atoms(goal))))
+        except NotApplicable as exc:
+            raise TpcheckError(f"cannot simulate at n = {size}: {exc}") from exc
+        est, se = ev.data["estimate"], ev.data["std_error"]
+        exact_here = None
+        z = None
+        if exact is not None:
+            inst = {**at, n: sympy.Integer(size)}
+            for s, v in ev.data.get("instance", {}).items():
+                sym = theorem.context.symbols.get(s)
+                if sym is not None and sym not in inst:
+                    num, _, den = v.partition("/")
+                    if num.lstrip("-").isdigit():
+                        inst[sym] = sympy.Rational(int(num), int(den) if den else 1)
+            try:
+                exact_here = float(evaluate(exact - limit, inst, "mpmath"))
+                z = (est - exact_here) / se if se > 0 else None
+            except Exception:  # noqa: BLE001  (an exact value is optional here)
+                exact_here = None
+        result.rows.append(SweepRow(size, est, se, exact_here, z, samples))
+    if progress:
+        print(file=sys.stderr)
+    usable = [r for r in result.rows if abs(r.estimate) > 2 * r.std_error]
+    if len(usable) >= 2:
+        result.fitted_slope = loglog_slope([r.n for r in usable], [r.estimate for r in usable])
+    return result
+
+
+def _atoms(goal: Goal) -> list[Expectation]:
+    from tpcheck.expectation import expectation_form
+    from tpcheck.heads import expectations
+
+    return expectations(expectation_form(goal.lhs)) + expectations(expectation_form(goal.rhs))
+
+
+def plot(theorem: Theorem, result: Sweep, path: str, seed: int) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise TpcheckError("--plot needs matplotlib: pip install 'tpcheck[plot]'") from exc
+    from tpcheck.rmt import semicircle_cdf, sturm_counts, tridiagonal_hermite
+
+    matrices = [law for law in theorem.context.laws.values() if isinstance(law, MatrixEnsemble)]
+    fig, axes = plt.subplots(1, 2 if matrices else 1, figsize=(11 if matrices else 5.5, 4.2))
+    axes = np.atleast_1d(axes)
+    ax = axes[-1]
+    ns = np.array([r.n for r in result.rows], float)
+    est = np.abs([r.estimate for r in result.rows])
+    ses = np.array([r.std_error for r in result.rows])
+    ax.errorbar(ns, est, yerr=ses, fmt="o", label="|estimate - limit| (± s.e.)")
+    if any(r.exact is not None for r in result.rows):
+        ax.plot(ns, [abs(r.exact) if r.exact is not None else np.nan for r in result.rows], "k--",
+                label="exact finite-n correction")
+    if result.fitted_slope is not None:
+        ax.plot(ns, est[-1] * (ns / ns[-1]) ** result.fitted_slope, ":",
+                label=f"fitted slope {result.fitted_slope:.2f}")
+    if result.predicted_slope is not None:
+        ax.plot(ns, est[-1] * (ns / ns[-1]) ** result.predicted_slope, "-", alpha=0.5,
+                label=f"predicted slope {result.predicted_slope:.2f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("n")
+    ax.set_title("error against n")
+    ax.legend(fontsize=8)
+    if matrices:
+        law = matrices[0]
+        size = max(result.rows[-1].n, 2000)
+        rng = np.random.default_rng(seed)
+        beta = 2 if law.kind == "GUE" else 1
+        d, e = tridiagonal_hermite(size, beta, rng)
+        edges = np.linspace(-2.5, 2.5, 101)
+        counts = np.diff(sturm_counts(d, e, edges * np.sqrt(size))) / size / np.diff(edges)
+        xs = np.linspace(-2, 2, 400)
+        a = axes[0]
+        a.bar(edges[:-1], counts, width=np.diff(edges), align="edge", alpha=0.5,
+              label=f"eigenvalues of {law.kind}({size})/sqrt(n)")
+        a.plot(xs, np.sqrt(4 - xs**2) / (2 * np.pi), "r", label="semicircle density")
+        grid = np.linspace(-2.5, 2.5, 2001)
+        ks = np.max(np.abs(sturm_counts(d, e, grid * np.sqrt(size)) / size - semicircle_cdf(grid)))
+        a.set_title(f"empirical spectral density (KS distance {ks:.4f})")
+        a.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main_simulate(args: Any) -> int:
+    theorem = load_theorem(args.path, args.theorem)
+    sizes = [int(x) for x in args.sizes.split(",")]
+    fixed = {}
+    for item in args.at or []:
+        key, _, value = item.partition("=")
+        fixed[key.strip()] = int(value)
+    result = sweep(theorem, sizes, args.samples, args.seed, fixed, progress=sys.stderr.isatty())
+    print(result.table())
+    if args.plot:
+        plot(theorem, result, args.plot, args.seed)
+        print(f"plot written to {args.plot}")
+    return 0
