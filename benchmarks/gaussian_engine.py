@@ -92,7 +92,7 @@ def main() -> None:
             agree = sympy.simplify(sympy.expand(their_value) - sympy.expand(value)) == 0
             print(f"{name:<32} {ms:>11.3f} {their_ms:>15.1f} {their_ms / ms:>8.0f}x  {agree}")
         else:
-            reason = "no answer in %gs" % args.timeout if "budget" in out.reason else out.reason[:40]
+            reason = f"no answer in {args.timeout:g}s" if "budget" in out.reason else out.reason[:40]
             print(f"{name:<32} {ms:>11.3f} {reason:>15} {'-':>9}  -")
 
 
