@@ -52,9 +52,22 @@ class Decision:
         return self.status == "equal"
 
 
+def carry_out_finite(expr: sympy.Expr) -> sympy.Expr:
+    """Finite sums and products with integer bounds carried out, and the counting heads at
+    integer arguments evaluated (exact arithmetic; symbolic bounds stay)."""
+    def finite(e: sympy.Basic) -> bool:
+        if isinstance(e, sympy.Sum | sympy.Product):
+            return all(lo.is_Integer and hi.is_Integer for _, lo, hi in e.limits)
+        if isinstance(e, narayana | pairings | ncpairings | GenusSum):
+            return all(a.is_Integer for a in e.args)
+        return False
+
+    return expr.replace(finite, lambda e: e.doit())
+
+
 def canonical(expr: sympy.Expr) -> sympy.Expr:
     """Reduced fraction p/q over Q in the generators of ``expr`` (0 iff identically 0 there)."""
-    e = sympy.expand(expr)
+    e = sympy.expand(carry_out_finite(expr))
     if e == 0:
         return e
     return sympy.cancel(sympy.together(e))

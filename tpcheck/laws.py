@@ -293,18 +293,22 @@ def joint_gaussian(
 
 @dataclass(frozen=True)
 class MatrixEnsemble:
-    """A random n x n matrix: ``GOE``, ``GUE`` (normalisations in :mod:`tpcheck.rmt`) or
+    """A random n x n matrix: ``GOE``, ``GUE`` (normalisations in :mod:`tpcheck.rmt`),
     ``Wigner`` (real symmetric, zero diagonal, iid off-diagonal entries with the declared
-    moments, E X_ij = 0, E X_ij^2 = 1, or a concrete entry law)."""
+    moments, E X_ij = 0, E X_ij^2 = 1, or a concrete entry law) or ``Wishart``
+    (S = X X^T / N for X n x N with iid entries: Gaussian, or with the declared moments)."""
 
     kind: str
     n: sympy.Expr
     moments: tuple[tuple[int, sympy.Expr], ...] = ()
     law: Law | None = None
+    columns: sympy.Expr | None = None  # Wishart: S = X X^T / N with X n x N
 
     @property
     def parameters(self) -> tuple[sympy.Expr, ...]:
-        return (self.n, *(v for _, v in self.moments), *(self.law.parameters if self.law else ()))
+        extra = (self.columns,) if self.columns is not None else ()
+        return (self.n, *extra, *(v for _, v in self.moments),
+                *(self.law.parameters if self.law else ()))
 
     def entry_moment(self, j: int) -> sympy.Expr | None:
         """Off-diagonal entry moment E[X_ij^j] (Wigner)."""
@@ -316,10 +320,12 @@ class MatrixEnsemble:
         return self.law.moment(j) if self.law is not None else None
 
     def with_law(self, law: Law) -> MatrixEnsemble:
-        return MatrixEnsemble(self.kind, self.n, self.moments, law)
+        return MatrixEnsemble(self.kind, self.n, self.moments, law, self.columns)
 
     def describe(self) -> str:
-        return f"{self.kind}({self.n})" + (f" ~ {self.law.describe()}" if self.law else "")
+        size = f"{self.n}, {self.columns}" if self.columns is not None else f"{self.n}"
+        return f"{self.kind}({size})" + (f" ~ {self.law.describe()}" if self.law else "")
 
     def admissible(self, *params: float) -> bool:
-        return params[0] >= 1 and float(params[0]).is_integer()
+        sizes = params[:2] if self.columns is not None else params[:1]
+        return all(s >= 1 and float(s).is_integer() for s in sizes)

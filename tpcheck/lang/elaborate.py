@@ -473,24 +473,34 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
                    list(t.cites), crosschecks)
 
 
-MATRIX_LAWS = ("GOE", "GUE", "Wigner")
+MATRIX_LAWS = ("GOE", "GUE", "Wigner", "Wishart")
 
 
 def _matrix_law(el: Elaborator, item: ast.LetLaw) -> laws_module.MatrixEnsemble:
     call = item.law
-    if len(call.args) != 1:
-        raise ElaborationError(f"{call.func} takes the size n", call.pos)
+    wishart = call.func == "Wishart"
+    if len(call.args) != (2 if wishart else 1):
+        raise ElaborationError(f"{call.func} takes {'the sizes p, N' if wishart else 'the size n'}",
+                               call.pos)
     n = el.expr(call.args[0])
-    if not (n.is_integer and n.is_positive):
+    columns = el.expr(call.args[1]) if wishart else None
+    if not wishart and not (n.is_integer and n.is_positive):
         raise ElaborationError("the size of a random matrix must be a positive integer", call.pos)
-    if call.func != "Wigner":
+    if wishart and not (n.is_positive and columns.is_integer and columns.is_positive):
+        raise ElaborationError("Wishart(p, N) needs p > 0 and a positive integer N", call.pos)
+    if wishart and not item.moments:
+        gauss = [(j, sympy.Integer(0) if j % 2 else sympy.factorial2(j - 1)) for j in range(1, 13)]
+        return laws_module.MatrixEnsemble("Wishart", n, tuple(gauss), None, columns)
+    if call.func not in ("Wigner", "Wishart"):
         if item.moments:
             raise ElaborationError(f"{call.func} has Gaussian entries; no moments to declare",
                                    item.pos)
         return laws_module.MatrixEnsemble(call.func, n)
     moments = []
     for lhs, rhs in item.moments:
-        power = _moment_power(lhs, item.names[0][0])
+        # the name inside E[.] stands for an entry: E[X^4] = m4 is the entries' fourth moment
+        placeholder = _placeholder(lhs)
+        power = _moment_power(lhs, placeholder) if placeholder else None
         if power is None:
             raise ElaborationError("an entry moment is written E[X^j] = value", lhs.pos)
         if isinstance(rhs, ast.Name) and rhs.id not in el.scope.symbols and rhs.id not in CONSTANTS:
@@ -498,10 +508,10 @@ def _matrix_law(el: Elaborator, item: ast.LetLaw) -> laws_module.MatrixEnsemble:
         moments.append((power, el.expr(rhs)))
     declared = dict(moments)
     if declared.get(1, 0) != 0 or declared.get(2, 1) != 1:
-        raise ElaborationError("Wigner entries have E[X] = 0 and E[X^2] = 1", item.pos)
+        raise ElaborationError(f"{call.func} entries have E[X] = 0 and E[X^2] = 1", item.pos)
     declared.setdefault(1, sympy.Integer(0))
     declared.setdefault(2, sympy.Integer(1))
-    return laws_module.MatrixEnsemble("Wigner", n, tuple(sorted(declared.items())))
+    return laws_module.MatrixEnsemble(call.func, n, tuple(sorted(declared.items())), None, columns)
 
 
 WITNESS_SETTINGS = {"mpmath": ("digits", "instances"), "montecarlo": ("samples", "seed")}
@@ -561,6 +571,14 @@ def _family(el: Elaborator, item: ast.LetFamily, declare: Callable) -> laws_modu
             raise ElaborationError("a moment must not depend on the family", rhs.pos)
         moments.append((power, value))
     return laws_module.IIDFamily(base, lo, hi, tuple(sorted(moments)), law)
+
+
+def _placeholder(node: ast.Node) -> str | None:
+    if isinstance(node, ast.Expect):
+        arg = node.arg.left if isinstance(node.arg, ast.BinOp) else node.arg
+        if isinstance(arg, ast.Name):
+            return arg.id
+    return None
 
 
 def _moment_power(node: ast.Node, name: str) -> int | None:

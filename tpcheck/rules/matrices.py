@@ -10,11 +10,17 @@ from tpcheck.expectation import linear_normal_form
 from tpcheck.heads import Expectation, GenusSum, TracePower, ncpairings
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.laws import MatrixEnsemble
-from tpcheck.rmt import goe_trace_moment, gue_trace_moment, wigner_trace_moment
+from tpcheck.rmt import (
+    goe_trace_moment,
+    gue_trace_moment,
+    wigner_trace_moment,
+    wishart_trace_moment,
+)
 from tpcheck.rules.common import judge_equal
 
 MAX_WALK_LENGTH = 10
 MAX_GOE_LENGTH = 10
+MAX_WISHART_POWER = 5
 
 
 def _ensemble(atom: Expectation, ctx: Context) -> tuple[MatrixEnsemble, sympy.Expr] | None:
@@ -83,6 +89,22 @@ def genus_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
 def wigner_value(law: MatrixEnsemble, k: int) -> sympy.Expr | None:
     """E tr M^k exactly: closed walks (Wigner), Wick with twists (GOE), Harer-Zagier (GUE)."""
     n = law.n
+    if law.kind == "Wishart":
+        if k > MAX_WISHART_POWER:
+            return None
+        missing = []
+
+        def entry_moment(j: int) -> sympy.Expr:
+            v = law.entry_moment(j)
+            if v is None:
+                missing.append(j)
+                return sympy.Symbol(f"_missing{j}")
+            return v
+
+        value = wishart_trace_moment(k, n, law.columns, entry_moment) / law.columns**k
+        if any(sympy.Symbol(f"_missing{j}") in value.free_symbols for j in missing):
+            return None
+        return sympy.expand(value)
     if law.kind == "GUE":
         return gue_trace_moment(k, n)
     if law.kind == "GOE":
@@ -127,8 +149,10 @@ def trace_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     with t indices occurs (n)_t times and weighs prod over its distinct edges of the entry
     moment of the edge's multiplicity (Wigner, k <= 10); GOE by Wick's theorem with the two
     terms of E[M_ab M_cd] = d_ac d_bd + d_ad d_bc (k <= 10); GUE by the Harer-Zagier
-    recursion. For a ranged parameter (k in a..b) the step is checked on every instance:
-    '=' exactly, '->' by the exact limit of the exact finite-n value (VERIFIED on the range).
+    recursion; Wishart S = X X^T / N by bipartite closed walks i_1 -> j_1 -> i_2 -> ... with
+    (p)_{rows} (N)_{columns} occurrences of a shape (k <= 5). For a ranged parameter
+    (k in a..b) the step is checked on every instance: '=' exactly, '->' by the exact
+    limit of the exact finite-n value (VERIFIED on the range).
     Reference: Anderson, Guionnet & Zeitouni (2010), §2.1; theory facts §3.1, §3.4.
     """
     from tpcheck.limits import limit_at_infinity
@@ -279,3 +303,65 @@ def semicircle_moment(goal: Goal, args: tuple, ctx: Context) -> Judgement:
         return Judgement.undecided("semicircle_moment: an integral is not of the form "
                                    "int_{-r}^{r} c x^m (r^2 - x^2)^q dx")
     return judge_equal("semicircle_moment", sides[0], sides[1], ctx.space)
+
+
+def _certified_sign(value: sympy.Expr) -> int | None:
+    """The sign of a real constant: exactly when rational, else certified at 50 digits."""
+    if value.is_Rational:
+        return int(sympy.sign(value))
+    try:
+        approx = sympy.N(value, 50, strict=True)
+    except (sympy.core.evalf.PrecisionExhausted, ValueError, TypeError):
+        return None
+    if approx.is_Float and abs(approx) > sympy.Float("1e-40", 50):
+        return 1 if approx > 0 else -1
+    return None
+
+
+@rule("stieltjes", human="the Stieltjes transform of the semicircle",
+      latex="by the self-consistent equation of the Stieltjes transform")
+def stieltjes(goal: Goal, args: tuple, ctx: Context) -> Judgement:
+    """int_{-2}^{2} sqrt(4 - x^2)/(2 pi (z - x)) dx = F for a point z off [-2, 2] when
+    F^2 - z F + 1 = 0 and |F| < 1.
+
+    G(z) = int rho(x)/(z - x) dx satisfies G^2 - z G + 1 = 0 off the support (its Laurent
+    series sum_k C_k z^(-2k-1) obeys the Catalan recurrence) and |G(z)| < 1 there; the two
+    roots of the quadratic have product 1, so exactly one has modulus below 1, and it is G(z).
+    Checked: the integrand is the semicircle density over (z - x) for a concrete z (free of
+    the integration variable and of symbols), z is off [-2, 2], F solves the quadratic exactly,
+    and |F|^2 - 1 < 0 (rational, or certified at 50 digits).
+    Reference: Anderson, Guionnet & Zeitouni (2010), §2.4; theory facts §3.3.
+    """
+    lhs, rhs = goal.lhs, goal.rhs
+    if not isinstance(lhs, sympy.Integral):
+        lhs, rhs = rhs, lhs
+    if not isinstance(lhs, sympy.Integral) or len(lhs.limits) != 1 or len(lhs.limits[0]) != 3:
+        return Judgement.undecided("stieltjes: one side must be int_{-2}^{2} rho(x)/(z - x) dx")
+    x, lo, hi = lhs.limits[0]
+    if lo != -2 or hi != 2:
+        return Judgement.undecided("stieltjes: the integral must run over [-2, 2]")
+    density = sympy.sqrt(4 - x**2) / (2 * sympy.pi)
+    inverse = sympy.cancel(density / lhs.function)  # should be z - x
+    z = sympy.expand(inverse + x)
+    if x in z.free_symbols or z.free_symbols:
+        return Judgement.undecided("stieltjes: the integrand is not rho(x)/(z - x) for a concrete z")
+    re, im = z.as_real_imag()
+    if im == 0 or _certified_sign(im) is None:
+        off = _certified_sign(sympy.Abs(re) - 2) == 1
+    else:
+        off = True
+    if not off:
+        return Judgement.undecided(f"stieltjes: cannot show that z = {z} lies off [-2, 2]")
+    if sympy.expand(rhs**2 - z * rhs + 1) != 0:
+        return Judgement(Verdict.REFUTED, f"stieltjes: {rhs} does not solve G^2 - z G + 1 = 0",
+                         counterexample={"instance": {"z": str(z)},
+                                         "G^2 - z G + 1": str(sympy.expand(rhs**2 - z * rhs + 1))})
+    modulus = sympy.expand(rhs * sympy.conjugate(rhs)) - 1
+    sign = _certified_sign(modulus)
+    if sign == 1:
+        return Judgement(Verdict.REFUTED, f"stieltjes: {rhs} is the root with |F| > 1",
+                         counterexample={"instance": {"z": str(z)}, "|F|^2": str(modulus + 1)})
+    if sign != -1:
+        return Judgement.undecided(f"stieltjes: cannot decide |{rhs}| < 1")
+    return Judgement(Verdict.PROVED, f"stieltjes: {rhs} is the root of G^2 - {z} G + 1 with |G| < 1",
+                     evidence=[Evidence("symbolic", True, "root of the quadratic with |G| < 1")])

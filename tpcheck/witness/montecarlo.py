@@ -133,7 +133,23 @@ def _power_sums(law: MatrixEnsemble, kmax: int, env_np: dict, samples: int,
     """tr M^j for j = 0..kmax over ``samples`` independent draws (samples x (kmax + 1)):
     dense sampling and eigenvalues for small n or Wigner entries; for GOE/GUE with
     n > DENSE_UP_TO the tridiagonal model (same eigenvalue law) and banded trace powers."""
-    n = int(evaluate(law.n, env_np, "numpy"))
+    n = int(round(float(evaluate(law.n, env_np, "numpy"))))
+    if law.kind == "Wishart":
+        cols = int(evaluate(law.columns, env_np, "numpy"))
+        if abs(float(evaluate(law.n, env_np, "numpy")) - n) > 1e-9:
+            raise NotApplicable("the number of rows p is not an integer at this instance")
+        if samples * n * cols > MAX_MATRIX_ENTRIES:
+            raise NotApplicable(f"{samples} samples of a {n} x {cols} matrix are too many")
+        if law.law is not None:
+            params = [float(evaluate(p, env_np, "numpy")) for p in law.law.parameters]
+            x = law.law.sample(rng, (samples, n, cols), *params)
+        elif any(not (v.is_Integer or v.is_Rational) for _, v in law.moments):
+            raise NotApplicable("the Wishart entries have no concrete law; give one with "
+                                "'crosscheck montecarlo law S ~ Rademacher()'")
+        else:
+            x = rng.standard_normal((samples, n, cols))
+        eig = np.linalg.eigvalsh(x @ np.swapaxes(x, 1, 2) / cols)
+        return np.stack([np.sum(eig**j, axis=1) for j in range(kmax + 1)], axis=1)
     if law.kind in ("GOE", "GUE") and n > DENSE_UP_TO:
         if samples * n > MAX_TRIDIAGONAL:
             raise NotApplicable(f"{samples} samples of a {n} x {n} matrix are too many to simulate")
