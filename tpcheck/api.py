@@ -45,6 +45,7 @@ def check_text(text: str, path: str = "<input>", options: Options | None = None)
         try:
             theorem = elaborate_theorem(t, lines)
             report.theorems.append(check_theorem(theorem, options, DEFAULT_WITNESSES))
+            report.trees[t.name] = t
         except SourceError as exc:
             report.errors.append(exc.attach(path, text).render())
         except RecursionError:

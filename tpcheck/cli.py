@@ -45,6 +45,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="multiply every Monte-Carlo sample size by F")
     c.add_argument("--color", choices=["auto", "always", "never"], default="auto")
     sub.add_parser("rules", help="list the rules with their documentation")
+    tex = sub.add_parser(
+        "latex", help="write checked proofs as LaTeX (and PDF)",
+        description="Check the files and write a LaTeX document of their theorems: each step with "
+                    "its justification and verdict, failures shown, an evidence appendix.")
+    tex.add_argument("paths", nargs="+", metavar="FILE")
+    tex.add_argument("-o", "--output", metavar="OUT", help="OUT.tex (default: standard output), "
+                     "or the PDF's name with --pdf")
+    tex.add_argument("--pdf", action="store_true", help="compile to PDF with latexmk/pdflatex")
+    tex.add_argument("--body-only", action="store_true",
+                     help="only the theorem bodies, for \\input into a paper")
+    tex.add_argument("--no-witnesses", action="store_true")
     sim = sub.add_parser(
         "simulate", help="run a theorem's Monte-Carlo witness over a sweep of n",
         description="Simulate the left side of a theorem's claim at several sizes n: estimate, "
@@ -74,11 +85,37 @@ def _rules_text() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _latex(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tpcheck.latex.build import build_latex, compile_pdf
+
+    try:
+        tex, report, bibs = build_latex(args.paths, Options(witnesses=not args.no_witnesses),
+                                        body_only=args.body_only)
+        if args.pdf:
+            if args.body_only:
+                raise TpcheckError("--pdf needs the whole document, not --body-only")
+            out = Path(args.output or "tpcheck-proofs.pdf").with_suffix(".pdf")
+            compile_pdf(tex, bibs, out)
+            print(f"wrote {out}", file=sys.stderr)
+        elif args.output:
+            Path(args.output).write_text(tex, encoding="utf-8")
+        else:
+            sys.stdout.write(tex)
+    except (TpcheckError, OSError) as exc:
+        print(f"tpcheck: {exc}", file=sys.stderr)
+        return 2
+    return report.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "rules":
         sys.stdout.write(_rules_text())
         return 0
+    if args.command == "latex":
+        return _latex(args)
     if args.command == "simulate":
         from tpcheck.simulate import main_simulate
 

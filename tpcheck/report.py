@@ -24,6 +24,7 @@ class FileReport:
     theorems: list[TheoremResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
+    trees: dict[str, Any] = field(default_factory=dict)  # theorem name -> its syntax tree
 
 
 @dataclass
@@ -35,6 +36,34 @@ class Report:
     @property
     def theorems(self) -> list[TheoremResult]:
         return [t for f in self.files for t in f.theorems]
+
+    def theorem(self, name: str) -> Any:
+        """The checked theorem ``name`` with its syntax (displays itself in notebooks)."""
+        from tpcheck.display import TheoremView
+
+        for f in self.files:
+            for t in f.theorems:
+                if t.name == name:
+                    return TheoremView(f.trees[name], t) if name in f.trees else t
+        raise KeyError(name)
+
+    def _repr_html_(self) -> str:
+        from tpcheck.display import theorem_html
+
+        s = self.summary()
+        head = ", ".join(f"{s[v.value]} {v.value}" for v in Verdict if s[v.value]) or "none"
+        errors = f"; {s['errors']} errors" if s["errors"] else ""
+        body = "".join(theorem_html(t) for t in self.theorems)
+        return f"<div><b>tpcheck</b>: {s['theorems']} theorems: {head}{errors}{body}</div>"
+
+    def _repr_latex_(self) -> str:
+        parts = []
+        for f in self.files:
+            for t in f.theorems:
+                view = self.theorem(t.name)
+                if hasattr(view, "_repr_latex_"):
+                    parts.append(view._repr_latex_().strip("$"))
+        return "$$" + r"\[10pt]".join(parts) + "$$"
 
     def summary(self) -> dict[str, int]:
         counts = {"theorems": len(self.theorems)}

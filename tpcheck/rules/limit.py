@@ -9,7 +9,7 @@ from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.limits import limit_at_infinity
 
 
-@rule("limit", relations=("->",), human="passing to the limit", latex="as $n\\to\\infty$")
+@rule("limit", relations=("->",), human="passing to the limit", latex="passing to the limit")
 def limit(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """lim_{n -> oo} lhs = rhs for algebraic expressions in powers of n.
 

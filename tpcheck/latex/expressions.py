@@ -1,0 +1,168 @@
+"""Expressions in LaTeX, printed from the syntax tree: what the reader sees is what the author
+wrote and the checker checked, without re-simplification."""
+
+from __future__ import annotations
+
+import re
+
+from tpcheck.lang import ast
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega",
+}
+ALIASES = {"eps": r"\varepsilon", "epsilon": r"\varepsilon", "oo": r"\infty", "lam": r"\lambda"}
+
+OPERATORS = {
+    "sqrt": None, "exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
+    "tanh": r"\tanh", "sinh": r"\sinh", "cosh": r"\cosh", "arctan": r"\arctan",
+    "arcsin": r"\arcsin", "arccos": r"\arccos", "erf": r"\operatorname{erf}",
+    "gamma": r"\Gamma", "relu": r"\operatorname{relu}", "step": r"\operatorname{step}",
+    "sech": r"\operatorname{sech}", "abs": None, "factorial": None,
+}
+
+_PREC = {"+": 10, "-": 10, "*": 20, "/": 20, "implicit": 25, "^": 30}
+
+
+def name(identifier: str) -> str:
+    """A name in math mode: Greek letters, trailing digits as subscripts (m4 -> m_{4})."""
+    if identifier in ALIASES:
+        return ALIASES[identifier]
+    m = re.fullmatch(r"([A-Za-z]+?)_?(\d+)", identifier)
+    if m and m.group(1) not in ("",):
+        return f"{name(m.group(1))}_{{{m.group(2)}}}"
+    if identifier in GREEK:
+        return "\\" + identifier
+    if len(identifier) == 1:
+        return identifier
+    if "_" in identifier:
+        head, _, tail = identifier.partition("_")
+        return f"{name(head)}_{{\\mathrm{{{tail}}}}}"
+    return f"\\mathit{{{identifier}}}"
+
+
+def to_latex(node: ast.Node) -> str:
+    """LaTeX for an expression tree."""
+    return _tex(node, 0)
+
+
+def _wrap(text: str, inner: int, outer: int) -> str:
+    return rf"\left({text}\right)" if inner < outer else text
+
+
+def _tex(n: ast.Node, ctx: int) -> str:  # noqa: C901
+    if isinstance(n, ast.Num):
+        return n.text
+    if isinstance(n, ast.Name):
+        return name(n.id)
+    if isinstance(n, ast.BinOp):
+        p = _PREC[n.op]
+        if n.op == "^":
+            base = _tex(n.left, 31)
+            if isinstance(n.left, ast.Call | ast.Postfix | ast.Expect | ast.Var | ast.Prob):
+                base = rf"\left({_tex(n.left, 0)}\right)"
+            return _wrap(f"{{{base}}}^{{{_tex(n.right, 0)}}}", p, ctx)
+        if n.op == "/":
+            if isinstance(n.left, ast.Neg):  # -a/b reads better as -\frac{a}{b}
+                return _wrap(rf"-\frac{{{_tex(n.left.operand, 0)}}}{{{_tex(n.right, 0)}}}", 26, ctx)
+            return _wrap(rf"\frac{{{_tex(n.left, 0)}}}{{{_tex(n.right, 0)}}}", p, ctx)
+        if n.op == "implicit":
+            return _wrap(f"{_tex(n.left, 25)}{_tex(n.right, 26)}", p, ctx)
+        if n.op == "*":
+            left, right = _tex(n.left, p), _tex(n.right, p + 1)
+            sep = r" \cdot " if _starts_with_digit(right) else r"\, "
+            return _wrap(f"{left}{sep}{right}", p, ctx)
+        return _wrap(f"{_tex(n.left, p)} {n.op} {_tex(n.right, p + 1)}", p, ctx)
+    if isinstance(n, ast.Neg):
+        return _wrap(f"-{_tex(n.operand, 26)}", 26, ctx)
+    if isinstance(n, ast.Postfix):
+        inner = _tex(n.operand, 40)
+        if not isinstance(n.operand, ast.Num | ast.Name):
+            inner = rf"\left({_tex(n.operand, 0)}\right)"
+        return f"{inner}{n.op}"
+    if isinstance(n, ast.Abs):
+        return rf"\left\lvert {_tex(n.operand, 0)} \right\rvert"
+    if isinstance(n, ast.Expect):
+        return rf"\mathbb{{E}}\left[{_tex(n.arg, 0)}\right]"
+    if isinstance(n, ast.Var):
+        return rf"\operatorname{{Var}}\left[{_tex(n.arg, 0)}\right]"
+    if isinstance(n, ast.Prob):
+        rel = {"=": "=", "<=": r"\le", "<": "<", ">=": r"\ge", ">": ">"}[n.rel]
+        return rf"\mathbb{{P}}\left[{_tex(n.lhs, 0)} {rel} {_tex(n.rhs, 0)}\right]"
+    if isinstance(n, ast.Index):
+        return f"{name(n.name)}_{{{', '.join(_tex(i, 0) for i in n.indices)}}}"
+    if isinstance(n, ast.ListExpr):
+        return r"\left(" + ", ".join(_tex(i, 0) for i in n.items) + r"\right)"
+    if isinstance(n, ast.Binding):
+        return f"{name(n.var)} = {_tex(n.lo, 0)}, \\dots, {_tex(n.hi, 0)}"
+    if isinstance(n, ast.Member):
+        return rf"{name(n.var)} \in {_tex(n.collection, 0)}"
+    if isinstance(n, ast.Call):
+        return _call(n, ctx)
+    raise TypeError(f"cannot print {type(n).__name__}")
+
+
+def _starts_with_digit(text: str) -> bool:
+    return bool(text) and (text[0].isdigit() or text.startswith(r"\frac"))
+
+
+def _args(n: ast.Call) -> list[str]:
+    return [_tex(a, 0) for a in n.args]
+
+
+def _call(n: ast.Call, ctx: int) -> str:  # noqa: C901
+    f, a = n.func, n.args
+    if f == "sqrt":
+        return rf"\sqrt{{{_tex(a[0], 0)}}}"
+    if f == "abs":
+        return rf"\left\lvert {_tex(a[0], 0)} \right\rvert"
+    if f == "factorial":
+        return rf"\left({_tex(a[0], 0)}\right)!"
+    if f == "binomial":
+        return rf"\binom{{{_tex(a[0], 0)}}}{{{_tex(a[1], 0)}}}"
+    if f == "catalan":
+        return rf"C_{{{_tex(a[0], 0)}}}"
+    if f == "narayana":
+        return rf"N\left({_tex(a[0], 0)}, {_tex(a[1], 0)}\right)"
+    if f == "ff":
+        return rf"\left({_tex(a[0], 0)}\right)_{{{_tex(a[1], 0)}}}"
+    if f == "rf":
+        return rf"{_tex(a[0], 31)}^{{\overline{{{_tex(a[1], 0)}}}}}"
+    if f == "pairings":
+        return rf"\#\mathcal{{P}}_2\left({_tex(a[0], 0)}\right)"
+    if f == "ncpairings":
+        return rf"\#\mathrm{{NC}}_2\left({_tex(a[0], 0)}\right)"
+    if f == "genus_sum":
+        nn, k = _args(n)
+        return (rf"\sum_{{\pi \in \mathcal{{P}}_2(2{_group(a[1])})}} "
+                rf"{{{nn}}}^{{\#(\gamma\pi) - {_group(a[1])} - 1}}") if k else ""
+    if f == "moment_sum":
+        x, nn, k = _args(n)
+        return (rf"\sum_{{\pi \in \Pi({k}),\ |B| \ge 2}} ({nn})_{{|\pi|}} "
+                rf"\prod_{{B \in \pi}} \mathbb{{E}}\left[{x}^{{|B|}}\right]")
+    if f == "tr":
+        return rf"\operatorname{{tr}}\left({_tex(a[0], 0)}\right)"
+    if f in ("sum", "prod") and len(a) == 2 and isinstance(a[1], ast.Binding):
+        b = a[1]
+        op = r"\sum" if f == "sum" else r"\prod"
+        body = _tex(a[0], 20)
+        out = rf"{op}_{{{name(b.var)}={_tex(b.lo, 0)}}}^{{{_tex(b.hi, 0)}}} {body}"
+        return _wrap(out, 15, ctx)
+    if f == "integral":
+        if len(a) == 4:
+            body, var, lo, hi = a
+            v = _tex(var, 0)
+        else:
+            body, b = a
+            v, lo, hi = name(b.var), b.lo, b.hi
+        return _wrap(rf"\int_{{{_tex(lo, 0)}}}^{{{_tex(hi, 0)}}} {_tex(body, 20)} \,\mathrm{{d}}{v}",
+                     15, ctx)
+    op = OPERATORS.get(f)
+    head = op if op is not None else name(f)
+    return rf"{head}\left({', '.join(_args(n))}\right)"
+
+
+def _group(node: ast.Node) -> str:
+    text = _tex(node, 0)
+    return text if isinstance(node, ast.Num | ast.Name) else rf"\left({text}\right)"
