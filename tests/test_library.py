@@ -59,6 +59,15 @@ EXPECTED = {
     "stieltjes_at_three_numerically": "CORROBORATED",
     "wishart_second_moment": "PROVED",
     "marchenko_pastur_moments": "VERIFIED",
+    # issue 6: tensor programs
+    "semicircle_by_tensor_programs": "VERIFIED",
+    "marchenko_pastur_by_tensor_programs": "PROVED",
+    "mlp_nngp_relu": "PROVED",
+    "mlp_nngp_erf": "PROVED",
+    "mlp_nngp_identity": "PROVED",
+    "zdot_with_a_nonlinearity": "CORROBORATED",
+    "residual_block": "PROVED",
+    "weight_tied_rnn_step": "PROVED",
 }
 
 

@@ -145,3 +145,29 @@ class ncpairings(sympy.Function):  # noqa: N801
         if m.is_Integer and m >= 0:
             return sympy.catalan(m // 2) if m % 2 == 0 else sympy.Integer(0)
         return ncpairings(m)
+
+
+class MatVec(sympy.Function):
+    """``A*x`` (t = 0) or ``transpose(A)*x`` (t = 1) for a Gaussian matrix A and a vector x."""
+
+    nargs = 3
+
+    def _sympystr(self, printer) -> str:  # noqa: ANN001
+        a, t, x = self.args
+        m = printer.doprint(a) + ("^T" if t else "")
+        return f"({m} {printer.doprint(x)})"
+
+
+class MatPowVec(sympy.Function):
+    """``W^k*x`` for a matrix expression W = sum c (A or A^T), stored as a tuple of (A, t, c)."""
+
+    nargs = 3
+
+
+class Avg(sympy.Function):
+    """``avg(v)`` = (1/n) sum_alpha v_alpha for a width-n vector expression v."""
+
+    nargs = 1
+
+    def _sympystr(self, printer) -> str:  # noqa: ANN001
+        return f"avg({printer.doprint(self.args[0])})"

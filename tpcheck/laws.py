@@ -329,3 +329,46 @@ class MatrixEnsemble:
     def admissible(self, *params: float) -> bool:
         sizes = params[:2] if self.columns is not None else params[:1]
         return all(s >= 1 and float(s).is_integer() for s in sizes)
+
+
+@dataclass(frozen=True)
+class GaussianMatrix:
+    """An n x n matrix (Tensor Programs A-var) with iid N(0, variance/n) entries; its
+    transpose multiplies with ``transpose_variance`` (for a non-square A, v d_in)."""
+
+    n: sympy.Expr
+    variance: sympy.Expr
+    transpose_variance: sympy.Expr
+
+    @property
+    def parameters(self) -> tuple[sympy.Expr, ...]:
+        return (self.n, self.variance, self.transpose_variance)
+
+    def describe(self) -> str:
+        return f"Matrix({self.n}, {self.variance})"
+
+    def admissible(self, *params: float) -> bool:
+        return params[1] >= 0 and params[2] >= 0
+
+
+@dataclass(frozen=True)
+class InitialVectors:
+    """Width-n vectors with iid coordinates across alpha, jointly Gaussian across the names:
+    coordinate law N(mean, cov) (Tensor Programs initial G-vars)."""
+
+    n: sympy.Expr
+    names: tuple[sympy.Symbol, ...]
+    cov: tuple[tuple[sympy.Expr, ...], ...]
+    mean: tuple[sympy.Expr, ...]
+
+    @property
+    def parameters(self) -> tuple[sympy.Expr, ...]:
+        return (self.n, *(x for row in self.cov for x in row), *self.mean)
+
+    def describe(self) -> str:
+        return f"Vector({self.n}, {[list(r) for r in self.cov]})"
+
+    def admissible(self, *params: float) -> bool:
+        d = len(self.names)
+        cov = np.array(params[1 : 1 + d * d], dtype=float).reshape(d, d)
+        return bool(np.linalg.eigvalsh(cov).min() >= -1e-12)

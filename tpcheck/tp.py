@@ -34,9 +34,11 @@ import sympy
 
 from tpcheck.errors import TpcheckError
 from tpcheck.gaussian import (
+    ACTIVATIONS,
     Activation,
     bivariate_expectation,
     erf_kernel,
+    polynomial_activation,
     polynomial_expectation,
     relu_kernel,
     step_kernel,
@@ -226,6 +228,12 @@ class ZLaw:
         if len(parts["groups"]) != 2:
             return None
         (u, fu), (v, fv) = parts["groups"].items()
+        if self._var(u, v, symbols) == 0:  # independent Gaussian directions: E factorises
+            left = self._expect_term(sympy.Mul(*fu))
+            right = self._expect_term(sympy.Mul(*fv))
+            if left.is_Float or right.is_Float:
+                return None
+            return parts["const"] * left * right
         if len(fu) != 1 or len(fv) != 1 or type(fu[0]) is not type(fv[0]):
             return None
         kernel = kernels.get(type(fu[0]))
@@ -257,11 +265,27 @@ class ZLaw:
                 q1 = evaluate(self._var(forms[0], forms[0], symbols), {}, "mpmath")
                 q2 = evaluate(self._var(forms[1], forms[1], symbols), {}, "mpmath")
                 c = evaluate(self._var(forms[0], forms[1], symbols), {}, "mpmath")
-                value = bivariate_expectation(acts[0], acts[1], q1, q2, c, self.dps)
+                if c == 0:  # independent directions: the expectation factorises
+                    from tpcheck.gaussian import gaussian_expectation
+
+                    value = (gaussian_expectation(acts[0], q1, self.dps)
+                             * gaussian_expectation(acts[1], q2, self.dps))
+                else:
+                    value = bivariate_expectation(acts[0], acts[1], q1, q2, c, self.dps)
             return sympy.Float(mpmath.nstr(const * value, self.dps + 5), self.dps + 5)
 
 
 def _activation(g: sympy.Expr, t: sympy.Symbol) -> Activation:
+    """The activation t -> g(t): a named one (with its Gaussian smoothing) when g is relu, step,
+    erf, tanh, sin, cos or exp of t, a polynomial one when g is a polynomial, else generic."""
+    named = {relu: "relu", sympy.Heaviside: "step", sympy.erf: "erf", sympy.tanh: "tanh",
+             sympy.sin: "sin", sympy.cos: "cos", sympy.exp: "exp"}
+    if type(g) in named and g.args == (t,):
+        return ACTIVATIONS[named[type(g)]]
+    if g.is_polynomial(t):
+        coeffs = sympy.Poly(g, t).all_coeffs()[::-1]
+        if all(c.is_Rational for c in coeffs):
+            return polynomial_activation(coeffs)
     kink = g.has(relu, sympy.Heaviside, sympy.Abs, sympy.sign)
 
     def mp(x: Any) -> Any:

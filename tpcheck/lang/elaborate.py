@@ -16,9 +16,13 @@ import sympy
 
 from tpcheck import laws as laws_module
 from tpcheck.errors import ElaborationError, Position
+from tpcheck.gaussian import erf_kernel, relu_kernel, step_kernel
 from tpcheck.heads import (
+    Avg,
     Expectation,
     GenusSum,
+    MatPowVec,
+    MatVec,
     MomentSum,
     Probability,
     TracePower,
@@ -101,6 +105,9 @@ FUNCTIONS: dict[str, tuple[int, Callable[[list[sympy.Expr], Position], sympy.Exp
     "relu": (1, _unary(relu)),
     "step": (1, _unary(sympy.Heaviside)),
     "sech": (1, _unary(sech)),
+    "relu_dual": (3, lambda a, pos: relu_kernel(*a)),
+    "step_dual": (3, lambda a, pos: step_kernel(*a)),
+    "erf_dual": (3, lambda a, pos: erf_kernel(*a)),
 }
 BINDERS = ("sum", "prod", "integral")
 
@@ -116,6 +123,8 @@ class _Scope:
     symbols: dict[str, sympy.Symbol] = field(default_factory=dict)
     families: dict[str, laws_module.IIDFamily] = field(default_factory=dict)
     matrices: dict[str, sympy.Symbol] = field(default_factory=dict)
+    tp_matrices: dict[str, sympy.Symbol] = field(default_factory=dict)
+    matrix_defs: dict[str, dict[tuple[sympy.Symbol, int], sympy.Expr]] = field(default_factory=dict)
     definitions: dict[str, _Definition] = field(default_factory=dict)
     bound: dict[str, sympy.Symbol] = field(default_factory=dict)
 
@@ -128,14 +137,19 @@ def _rational(text: str) -> sympy.Rational:
 
 
 class Elaborator:
-    def __init__(self, scope: _Scope) -> None:
+    def __init__(self, scope: _Scope, laws: dict | None = None) -> None:
         self.scope = scope
+        self.laws: dict = {} if laws is None else laws
 
     def expr(self, node: ast.Node) -> sympy.Expr:  # noqa: C901
         if isinstance(node, ast.Num):
             return _rational(node.text)
         if isinstance(node, ast.Name):
             return self.name(node)
+        if isinstance(node, ast.BinOp) and node.op == "*" and self.scope.tp_matrices:
+            product = self.matrix_times(node)
+            if product is not None:
+                return product
         if isinstance(node, ast.BinOp):
             a, b = self.expr(node.left), self.expr(node.right)
             if node.op == "+":
@@ -217,6 +231,9 @@ class Elaborator:
         if node.id in s.matrices:
             raise ElaborationError(f"'{node.id}' is a random matrix; it appears inside tr(...)",
                                    node.pos)
+        if node.id in s.tp_matrices or node.id in s.matrix_defs:
+            raise ElaborationError(f"'{node.id}' is a matrix; multiply a vector with it: {node.id}*x",
+                                   node.pos)
         if node.id in FUNCTIONS or node.id in BINDERS:
             raise ElaborationError(f"'{node.id}' is a function; call it with arguments", node.pos)
         raise ElaborationError(
@@ -238,6 +255,10 @@ class Elaborator:
             return self.binder(node)
         if node.func == "tr":
             return self.trace(node)
+        if node.func == "avg":
+            if len(node.args) != 1:
+                raise ElaborationError("avg takes one vector expression", node.pos)
+            return Avg(self.expr(node.args[0]))
         if node.func == "genus_sum":
             if len(node.args) != 2:
                 raise ElaborationError("write genus_sum(n, k)", node.pos)
@@ -254,7 +275,7 @@ class Elaborator:
             return MomentSum(fam.base.label, self.expr(node.args[1]), self.expr(node.args[2]))
         if node.func not in FUNCTIONS:
             known = ", ".join(sorted([*FUNCTIONS, *BINDERS, "moment_sum", "tr", "genus_sum",
-                                      "ncpairings"]))
+                                      "ncpairings", "avg", "transpose"]))
             raise ElaborationError(f"unknown function '{node.func}' (known: {known})", node.pos)
         arity, build = FUNCTIONS[node.func]
         if len(node.args) != arity:
@@ -262,6 +283,69 @@ class Elaborator:
                 f"'{node.func}' takes {arity} argument(s), got {len(node.args)}", node.pos
             )
         return build([self.expr(a) for a in node.args], node.pos)
+
+    def matrix_expr(self, node: ast.Node) -> dict[tuple[sympy.Symbol, int], sympy.Expr] | None:
+        """A linear combination of Gaussian matrices and transposes, {(A, t): c}, or None."""
+        s = self.scope
+        if isinstance(node, ast.Name):
+            if node.id in s.tp_matrices:
+                return {(s.tp_matrices[node.id], 0): sympy.Integer(1)}
+            if node.id in s.matrix_defs:
+                return dict(s.matrix_defs[node.id])
+            return None
+        if isinstance(node, ast.Call) and node.func == "transpose" and len(node.args) == 1:
+            inner = self.matrix_expr(node.args[0])
+            if inner is None:
+                raise ElaborationError("transpose(...) takes a matrix", node.pos)
+            return {(a, 1 - t): c for (a, t), c in inner.items()}
+        if isinstance(node, ast.Neg):
+            inner = self.matrix_expr(node.operand)
+            return None if inner is None else {k: -c for k, c in inner.items()}
+        if isinstance(node, ast.BinOp) and node.op in ("+", "-"):
+            left, right = self.matrix_expr(node.left), self.matrix_expr(node.right)
+            if left is None or right is None:
+                return None
+            out = dict(left)
+            for k, c in right.items():
+                out[k] = out.get(k, 0) + (c if node.op == "+" else -c)
+            return out
+        if isinstance(node, ast.BinOp) and node.op in ("*", "/", "implicit"):
+            m = self.matrix_expr(node.left)
+            if m is not None:
+                c = self.expr(node.right)
+                if self.is_vector(c):
+                    return None  # a matrix times a vector: not a matrix
+                return {k: v * c if node.op != "/" else v / c for k, v in m.items()}
+            if node.op != "/":
+                m = self.matrix_expr(node.right)
+                if m is not None:
+                    c = self.expr(node.left)
+                    return None if self.is_vector(c) else {k: c * v for k, v in m.items()}
+        return None
+
+    def is_vector(self, e: sympy.Expr) -> bool:
+        """Whether ``e`` involves a width-n vector (an initial vector or a matrix product)."""
+        if e.has(MatVec, MatPowVec):
+            return True
+        return any(isinstance(self.laws.get(s), laws_module.InitialVectors) for s in e.free_symbols)
+
+    def matrix_times(self, node: ast.BinOp) -> sympy.Expr | None:
+        """M * x for a matrix expression M (or M^k) and a vector expression x."""
+        left = node.left
+        power = None
+        if isinstance(left, ast.BinOp) and left.op == "^":
+            if self.matrix_expr(left.left) is None:
+                return None
+            power = self.expr(left.right)
+            left = left.left
+        m = self.matrix_expr(left)
+        if m is None:
+            return None
+        x = self.expr(node.right)
+        if power is not None:
+            spec = sympy.Tuple(*[sympy.Tuple(a, t, c) for (a, t), c in sorted(m.items(), key=str)])
+            return MatPowVec(spec, power, x)
+        return sympy.Add(*[c * MatVec(a, sympy.Integer(t), x) for (a, t), c in m.items()])
 
     def trace(self, node: ast.Call) -> sympy.Expr:
         """tr(M), tr(M^k), tr((c M)^k), tr((M/c)^k) for a declared random matrix M."""
@@ -337,9 +421,9 @@ MAX_PARAM_BOUND = 10**12
 
 def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
     scope = _Scope()
-    el = Elaborator(scope)
-    params: list[Parameter] = []
     laws: dict[sympy.Symbol, Any] = {}
+    el = Elaborator(scope, laws)
+    params: list[Parameter] = []
 
     def declare(name: str, pos: Position, **assumptions: bool) -> sympy.Symbol:
         if name in scope.symbols or name in scope.definitions:
@@ -368,6 +452,8 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
         if isinstance(item, ast.LetDomain):
             for name, pos in item.names:
                 declare(name, pos, **DOMAINS[item.domain])
+        elif isinstance(item, ast.LetLaw) and item.law.func in ("Matrix", "Vector"):
+            _tensor_program_law(el, item, declare, laws)
         elif isinstance(item, ast.LetLaw) and item.law.func in MATRIX_LAWS:
             ensemble = _matrix_law(el, item)
             for name, pos in item.names:
@@ -391,6 +477,9 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
             fam = _family(el, item, declare)
             laws[fam.base.label] = fam
             scope.families[item.name] = fam
+        elif isinstance(item, ast.LetDef) and not item.params and scope.tp_matrices and \
+                el.matrix_expr(item.body) is not None:
+            scope.matrix_defs[item.name] = el.matrix_expr(item.body)
         elif isinstance(item, ast.LetDef):
             if item.name in scope.symbols or item.name in scope.definitions:
                 raise ElaborationError(f"'{item.name}' is declared twice", item.pos)
@@ -474,6 +563,40 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
 
 
 MATRIX_LAWS = ("GOE", "GUE", "Wigner", "Wishart")
+
+
+def _tensor_program_law(el: Elaborator, item: ast.LetLaw, declare: Callable,
+                        laws: dict[sympy.Symbol, Any]) -> None:
+    """``let A ~ Matrix(n[, v[, vT]])`` and ``let x ~ Vector(n[, v or [[cov]]])``."""
+    call = item.law
+    args = call.args
+    if not args:
+        raise ElaborationError(f"{call.func} takes the width n first", call.pos)
+    n = el.expr(args[0])
+    if call.func == "Matrix":
+        if len(item.names) != 1 or len(args) > 3:
+            raise ElaborationError("declare one matrix: let A ~ Matrix(n, variance, transpose "
+                                   "variance)", call.pos)
+        v = el.expr(args[1]) if len(args) > 1 else sympy.Integer(1)
+        vt = el.expr(args[2]) if len(args) > 2 else v
+        name, pos = item.names[0]
+        sym = declare(name, pos)
+        el.scope.tp_matrices[name] = sym
+        laws[sym] = laws_module.GaussianMatrix(n, v, vt)
+        return
+    d = len(item.names)
+    if len(args) > 1 and isinstance(args[1], ast.ListExpr):
+        rows = args[1].items
+        if len(rows) != d or not all(isinstance(r, ast.ListExpr) and len(r.items) == d for r in rows):
+            raise ElaborationError(f"{d} vectors need a {d}x{d} covariance", call.pos)
+        cov = tuple(tuple(el.expr(x) for x in r.items) for r in rows)
+    else:
+        v = el.expr(args[1]) if len(args) > 1 else sympy.Integer(1)
+        cov = tuple(tuple(v if i == j else sympy.Integer(0) for j in range(d)) for i in range(d))
+    syms = tuple(declare(name, pos, real=True) for name, pos in item.names)
+    law = laws_module.InitialVectors(n, syms, cov, tuple(sympy.Integer(0) for _ in syms))
+    for sym in syms:
+        laws[sym] = law
 
 
 def _matrix_law(el: Elaborator, item: ast.LetLaw) -> laws_module.MatrixEnsemble:

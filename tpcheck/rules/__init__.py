@@ -12,7 +12,9 @@ from tpcheck.rules import (
     matrices,
     numeric,
     sums,
+    tensor_programs,
 )
 
 __all__ = ["algebra", "evaluation", "expectation", "gaussian", "independence", "induction",
-           "inequalities", "limit", "matrices", "numeric", "sums"]
+           "inequalities", "limit", "matrices", "numeric", "sums",
+           "tensor_programs"]
