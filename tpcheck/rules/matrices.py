@@ -86,44 +86,39 @@ def genus_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     return judge_equal("genus_expansion", lhs, rhs, ctx.space)
 
 
-def wigner_value(law: MatrixEnsemble, k: int) -> sympy.Expr | None:
-    """E tr M^k exactly: closed walks (Wigner), Wick with twists (GOE), Harer-Zagier (GUE)."""
-    n = law.n
-    if law.kind == "Wishart":
-        if k > MAX_WISHART_POWER:
-            return None
-        missing = []
-
-        def entry_moment(j: int) -> sympy.Expr:
-            v = law.entry_moment(j)
-            if v is None:
-                missing.append(j)
-                return sympy.Symbol(f"_missing{j}")
-            return v
-
-        value = wishart_trace_moment(k, n, law.columns, entry_moment) / law.columns**k
-        if any(sympy.Symbol(f"_missing{j}") in value.free_symbols for j in missing):
-            return None
-        return sympy.expand(value)
-    if law.kind == "GUE":
-        return gue_trace_moment(k, n)
-    if law.kind == "GOE":
-        return goe_trace_moment(k, n) if k <= MAX_GOE_LENGTH else None
-    if k > MAX_WALK_LENGTH:
-        return None
-    missing = []
+def _with_entry_moments(law: MatrixEnsemble, compute) -> sympy.Expr | None:  # noqa: ANN001
+    """``compute(entry_moment)``, or None if it needed an entry moment that is not declared."""
+    missing: list[sympy.Symbol] = []
 
     def entry(j: int) -> sympy.Expr:
         v = law.entry_moment(j)
         if v is None:
-            missing.append(j)
-            return sympy.Symbol(f"_missing{j}")
+            missing.append(sympy.Symbol(f"_missing{j}"))
+            return missing[-1]
         return v
 
-    value = wigner_trace_moment(k, n, entry, lambda j: sympy.Integer(0))
-    if missing and any(sympy.Symbol(f"_missing{j}") in value.free_symbols for j in missing):
+    value = compute(entry)
+    return None if any(m in value.free_symbols for m in missing) else value
+
+
+def wigner_value(law: MatrixEnsemble, k: int) -> sympy.Expr | None:
+    """E tr M^k exactly: closed walks (Wigner), Wick with twists (GOE), Harer-Zagier (GUE),
+    bipartite walks (Wishart)."""
+    n = law.n
+    if law.kind == "GUE":
+        return gue_trace_moment(k, n)
+    if law.kind == "GOE":
+        return goe_trace_moment(k, n) if k <= MAX_GOE_LENGTH else None
+    if law.kind == "Wishart":
+        if k > MAX_WISHART_POWER:
+            return None
+        value = _with_entry_moments(
+            law, lambda entry: wishart_trace_moment(k, n, law.columns, entry) / law.columns**k)
+        return None if value is None else sympy.expand(value)
+    if k > MAX_WALK_LENGTH:
         return None
-    return value
+    return _with_entry_moments(
+        law, lambda entry: wigner_trace_moment(k, n, entry, lambda j: sympy.Integer(0)))
 
 
 def _replace_traces(side: sympy.Expr, ctx: Context, instance: dict) -> sympy.Expr:

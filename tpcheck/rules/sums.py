@@ -29,26 +29,28 @@ def sum_power_value(atom: Expectation, ctx: Context) -> sympy.Expr | None:
         return _symbolic_power(base, k, ctx)
     if k < 0:
         return None
-    i, lo, hi = base.limits[0]
-    body = base.function
-    if not (isinstance(body, sympy.Indexed) and body.indices == (i,)):
+    fam = _family_of_sum(base, ctx, strict=True)
+    if fam is None:
         return None
-    fam = ctx.laws.get(body.base.label)
-    if not isinstance(fam, IIDFamily):
-        return None
-    if (lo - fam.lo).is_nonnegative is not True or (fam.hi - hi).is_nonnegative is not True:
-        raise _Missing(f"the sum over {lo}..{hi} is not inside the family's range {fam.lo}..{fam.hi}")
+    _, lo, hi = base.limits[0]
+    return sum_moment(int(k), hi - lo + 1, _declared_moments(fam))
+
+
+def _declared_moments(fam: IIDFamily):  # noqa: ANN202
+    """j -> E[X^j] of the family, raising _Missing for an undeclared moment."""
 
     def moment(j: int) -> sympy.Expr:
         m = fam.moment(j)
         if m is None:
-            raise _Missing(f"E[{body.base}^{j}] is not declared")
+            raise _Missing(f"E[{fam.base}^{j}] is not declared")
         return m
 
-    return sum_moment(int(k), hi - lo + 1, moment)
+    return moment
 
 
-def _family_of_sum(base: sympy.Sum, ctx: Context) -> IIDFamily | None:
+def _family_of_sum(base: sympy.Sum, ctx: Context, strict: bool = False) -> IIDFamily | None:
+    """The iid family summed over, if the sum is sum_i X[i] over part of the family's range
+    (outside it: None, or with ``strict`` an error that says so)."""
     i, lo, hi = base.limits[0]
     body = base.function
     if not (isinstance(body, sympy.Indexed) and body.indices == (i,)):
@@ -57,6 +59,9 @@ def _family_of_sum(base: sympy.Sum, ctx: Context) -> IIDFamily | None:
     if not isinstance(fam, IIDFamily):
         return None
     if (lo - fam.lo).is_nonnegative is not True or (fam.hi - hi).is_nonnegative is not True:
+        if strict:
+            raise _Missing(f"the sum over {lo}..{hi} is not inside the family's range "
+                           f"{fam.lo}..{fam.hi}")
         return None
     return fam
 
@@ -75,14 +80,7 @@ def moment_sum_value(ms: MomentSum, ctx: Context) -> sympy.Expr | None:
     fam = ctx.laws.get(label)
     if not isinstance(fam, IIDFamily) or not k.is_Integer or k < 0:
         return None
-
-    def moment(j: int) -> sympy.Expr:
-        m = fam.moment(j)
-        if m is None:
-            raise _Missing(f"E[{label}^{j}] is not declared")
-        return m
-
-    return sum_moment(int(k), n, moment, min_block=2)
+    return sum_moment(int(k), n, _declared_moments(fam), min_block=2)
 
 
 def _expand_sums(side: sympy.Expr, ctx: Context) -> sympy.Expr:
