@@ -182,3 +182,31 @@ def test_random_linear_programs_agree_with_simulation(steps, seed):
     est, se = simulate(p, R("v0", real=True) * R(last, real=True), ["v0", last], n=200,
                        samples=30, seed=seed)
     assert abs(est - float(value)) <= Z_THRESHOLD * se + 1e-9
+
+
+def test_reordering_independent_instructions_keeps_the_limit():
+    def build(order: str) -> Program:
+        p = Program()
+        p.initial("x")
+        p.matrix("A")
+        p.matrix("B")
+        first, second = (("a", "A"), ("b", "B")) if order == "ab" else (("b", "B"), ("a", "A"))
+        for out, m in (first, second):
+            p.matmul(out, m, "x")
+        p.nonlin("y", relu(R("a", real=True)) + R("b", real=True) ** 2, ["a", "b"])
+        return p
+
+    psi = R("y", real=True) ** 2
+    one, _ = master_theorem_limit(build("ab"), psi, ["y"])
+    two, _ = master_theorem_limit(build("ba"), psi, ["y"])
+    assert sympy.expand(one - two) == 0
+
+
+def test_library_master_theorem_steps_carry_width_simulations(root):
+    from tpcheck import check
+
+    report = check(root / "proofs" / "tensor_programs.tp")
+    thm = {t.name: t for t in report.theorems}["mlp_nngp_relu"]
+    runs = [e for e in thm.steps[0].evidence if e.kind == "montecarlo"]
+    assert [e.data["width"] for e in runs] == [256, 1024, 4096]
+    assert all(e.ok is True for e in runs)

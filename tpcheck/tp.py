@@ -25,6 +25,7 @@ otherwise (``numeric`` in the result says which).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,8 @@ from tpcheck.gaussian import (
     relu_kernel,
     step_kernel,
 )
-from tpcheck.heads import relu
+from tpcheck.heads import MatPowVec, MatVec, relu
+from tpcheck.laws import GaussianMatrix, InitialVectors
 from tpcheck.numeric import evaluate
 
 
@@ -354,6 +356,117 @@ def master_theorem_limit(program: Program, psi: sympy.Expr, inputs: list[str],
     return value, not law.numeric_used
 
 
+# ---- from proof-language vector expressions to programs -----------------------------------
+
+MAX_UNROLL = 40
+
+
+class ProgramCompiler:
+    """Vector expressions (initial vectors, A*x, transpose(A)*x, W^k*x, coordinatewise
+    functions) to the instructions of one tensor program; equal subexpressions share a name."""
+
+    def __init__(self, laws: dict, width: sympy.Expr) -> None:
+        self.laws = laws
+        self.width = width
+        self.program = Program()
+        self.names: dict[sympy.Basic, str] = {}
+        self.count = itertools.count()
+        self.added_initial: set[InitialVectors] = set()
+        self.added_matrices: set[sympy.Symbol] = set()
+
+    def fresh(self) -> str:
+        return f"v{next(self.count)}"
+
+    def vector(self, expr: sympy.Expr) -> str:
+        if expr in self.names:
+            return self.names[expr]
+        law = self.laws.get(expr) if isinstance(expr, sympy.Symbol) else None
+        if isinstance(law, InitialVectors):
+            self._initial(law)
+            return self.names[expr]
+        if isinstance(expr, MatVec):
+            a, t, x = expr.args
+            inner = self.vector(x)
+            self._matrix(a)
+            out = self.fresh()
+            self.program.matmul(out, a.name, inner, transpose=bool(t))
+            self.names[expr] = out
+            return out
+        if isinstance(expr, MatPowVec):
+            spec, k, x = expr.args
+            if not k.is_Integer or not 0 <= k <= MAX_UNROLL:
+                raise ProgramError(f"W^{k}: the power must be a concrete integer up to {MAX_UNROLL}")
+            v = x
+            for _ in range(int(k)):
+                v = sympy.Add(*[c * MatVec(a, t, v) for a, t, c in spec])
+            out = self.vector(v)
+            self.names[expr] = out
+            return out
+        atoms = self.atoms(expr)
+        if not atoms:
+            raise ProgramError(f"{expr} is not a vector expression")
+        inputs = {a: self.vector(a) for a in atoms}
+        phi = expr.xreplace({a: sympy.Symbol(name, real=True) for a, name in inputs.items()})
+        out = self.fresh()
+        self.program.nonlin(out, phi, list(inputs.values()))
+        self.names[expr] = out
+        return out
+
+    def atoms(self, expr: sympy.Expr) -> list[sympy.Basic]:
+        """The outermost vector-valued subterms of a coordinatewise expression."""
+        found: list[sympy.Basic] = []
+
+        def walk(e: sympy.Basic) -> None:
+            if isinstance(e, MatVec | MatPowVec) or (
+                    isinstance(e, sympy.Symbol) and isinstance(self.laws.get(e), InitialVectors)):
+                if e not in found:
+                    found.append(e)
+                return
+            for a in e.args:
+                walk(a)
+
+        walk(expr)
+        return found
+
+    def _initial(self, law: InitialVectors) -> None:
+        if law in self.added_initial:
+            return
+        self._same_width(law.n)
+        self.added_initial.add(law)
+        for i, s in enumerate(law.names):
+            self.program.initial(s.name, law.cov[i][i], law.mean[i])
+            self.names[s] = s.name
+        for i, a in enumerate(law.names):
+            for j, b in enumerate(law.names):
+                if i < j and law.cov[i][j] != 0:
+                    self.program.covary(a.name, b.name, law.cov[i][j])
+
+    def _matrix(self, a: sympy.Symbol) -> None:
+        if a in self.added_matrices:
+            return
+        law = self.laws.get(a)
+        if not isinstance(law, GaussianMatrix):
+            raise ProgramError(f"{a} is not a Gaussian matrix")
+        self._same_width(law.n)
+        self.added_matrices.add(a)
+        self.program.matrix(a.name, law.variance, law.transpose_variance)
+
+    def _same_width(self, n: sympy.Expr) -> None:
+        if sympy.expand(n - self.width) != 0:
+            raise ProgramError(f"width {n} differs from the limit variable {self.width}")
+
+
+
+    def average(self, avg: sympy.Expr) -> tuple[sympy.Expr, list[str]]:
+        """(psi over program vector symbols, its input names) for ``avg(psi(...))``."""
+        psi = avg.args[0]
+        atoms = self.atoms(psi)
+        inputs = [self.vector(a) for a in atoms]
+        phi = psi.xreplace({a: sympy.Symbol(name, real=True)
+                            for a, name in zip(atoms, inputs, strict=True)})
+        return phi, inputs
+
+
 # ---- simulation mirror ---------------------------------------------------------------------
 
 
@@ -374,7 +487,10 @@ def simulate(program: Program, psi: sympy.Expr, inputs: list[str], n: int, sampl
         for i, a in enumerate(init):
             vec[a] = g[i]
         mats = {}
-        for name, (fwd, _bwd) in program.matrices.items():
+        for name, (fwd, bwd) in program.matrices.items():
+            if sympy.expand(fwd - bwd) != 0:
+                raise ProgramError(f"'{name}' has different multipliers for itself and its "
+                                   "transpose (a non-square matrix): not simulated at one width")
             mats[name] = rng.standard_normal((n, n)) * np.sqrt(float(fwd) / n)
         for ins in program.instructions:
             if ins.kind == "lincomb":

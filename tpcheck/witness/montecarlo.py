@@ -199,7 +199,7 @@ def montecarlo_witness(
     goal: Goal, ctx: Context, judgement: Judgement, settings: dict[str, Any], seed: int
 ) -> list[Evidence]:
     if goal.rel == "->":
-        return []
+        return _average_limit_runs(goal, ctx, judgement, settings, seed)
     goal = Goal(expectation_form(goal.lhs), goal.rel, expectation_form(goal.rhs), goal.limit_var)
     atoms = list(dict.fromkeys(expectations(goal.lhs) + expectations(goal.rhs)))
     if not atoms or not all(a.args[0].free_symbols & ctx.random_symbols for a in atoms):
@@ -293,3 +293,57 @@ def _one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: dict, seed: in
                         text + (": flags the difference" if flagged else ": does not resolve it"),
                         data)
     return Evidence("montecarlo", not flagged, text, data)
+
+
+def _average_limit_runs(goal: Goal, ctx: Context, judgement: Judgement, settings: dict[str, Any],
+                        seed: int) -> list[Evidence]:
+    """For a limit of averages of a tensor program: simulate the program at each width that a
+    ``crosscheck montecarlo ... at n = N`` fixes and set the estimate beside the claimed
+    limit. A finite width carries a bias of its own, so a large z is reported as
+    inconclusive, never as agreement; only a small z counts as agreement."""
+    from tpcheck.heads import Avg
+    from tpcheck.tp import ProgramCompiler, ProgramError, simulate
+
+    n = goal.limit_var
+    atoms = list(goal.lhs.atoms(Avg))
+    configs = [c for c in settings.get("montecarlo") or [] if n in c.get("fixed", {})]
+    if len(atoms) != 1 or not configs:
+        return []
+    (avg,) = atoms
+    d = sympy.Dummy("avg")
+    lhs = goal.lhs.xreplace({avg: d})
+    coeff = sympy.diff(lhs, d)
+    offset = sympy.expand(lhs - coeff * d)
+    if d in coeff.free_symbols or d in offset.free_symbols:
+        return [Evidence("montecarlo", None, "the left side is not linear in one average")]
+    out = []
+    for i, cfg in enumerate(configs):
+        fixed = dict(cfg["fixed"])
+        width = int(fixed[n])
+        run_seed = int(cfg.get("seed", seed + i))
+        samples = int(cfg.get("samples", 20))
+        try:
+            inst = {k: v for k, v in fixed.items() if k != n}
+            comp = ProgramCompiler(ctx.laws, n)
+            phi, inputs = comp.average(avg.xreplace(inst))
+            est, se = simulate(comp.program, phi, inputs, width, samples, run_seed)
+            with mpmath.workdps(30):
+                a = float(evaluate(coeff.xreplace(inst), {}, "mpmath"))
+                b = float(evaluate(offset.xreplace(inst), {}, "mpmath"))
+                target = float(evaluate(goal.rhs.xreplace(inst), {}, "mpmath"))
+        except (ProgramError, EvaluationError, ValueError, TypeError) as exc:
+            out.append(Evidence("montecarlo", None, f"not simulated: {exc}"))
+            continue
+        value, err = a * est + b, abs(a) * se
+        z = (value - target) / err if err > 0 else 0.0
+        at = ", ".join(f"{k} = {v}" for k, v in fixed.items())
+        data = {"estimate": value, "std_error": err, "z": z, "samples": samples, "seed": run_seed,
+                "width": width, "limit": target, "threshold": Z_THRESHOLD}
+        text = (f"at width {width}: {value:.5g} ± {err:.2g} against the limit {target:.5g} "
+                f"(z = {z:.2f}; {samples} runs, seed {run_seed}; {at})")
+        ok = True if abs(z) <= Z_THRESHOLD else None
+        if judgement.verdict is Verdict.REFUTED:
+            ok = None
+        out.append(Evidence("montecarlo", ok, text + ("" if ok else
+                            ": a finite-width bias or a wrong limit"), data))
+    return out
