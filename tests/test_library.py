@@ -68,6 +68,7 @@ EXPECTED = {
     "zdot_with_a_nonlinearity": "CORROBORATED",
     "residual_block": "PROVED",
     "weight_tied_rnn_step": "PROVED",
+    "layer_normalisation_netsor_plus": "PROVED",
 }
 
 

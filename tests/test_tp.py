@@ -210,3 +210,22 @@ def test_library_master_theorem_steps_carry_width_simulations(root):
     runs = [e for e in thm.steps[0].evidence if e.kind == "montecarlo"]
     assert [e.data["width"] for e in runs] == [256, 1024, 4096]
     assert all(e.ok is True for e in runs)
+
+
+def test_netsor_plus_scalars_feed_later_nonlinearities():
+    """theta = (1/n) |relu(A x)|^2 -> sigma^2/2; y = relu(A x)/sqrt(theta) has (1/n)|y|^2 -> 1."""
+    p = Program()
+    p.initial("x")
+    p.matrix("A", 2)
+    p.matmul("g", "A", "x")
+    p.nonlin("r", relu(R("g", real=True)), ["g"])
+    p.moment("theta", R("r", real=True) ** 2, ["r"])
+    p.nonlin("y", R("r", real=True) / sympy.sqrt(R("theta", real=True)), ["r"])
+    law = z_calculus(p)
+    assert law.scalars["theta"] == 1
+    value, exact = master_theorem_limit(p, R("y", real=True) ** 2, ["y"])
+    assert exact and value == 1
+    est, se = simulate(p, R("y", real=True) ** 2, ["y"], n=400, samples=10, seed=2)
+    assert abs(est - 1) < 1e-9  # exactly 1 at every width, by construction
+    with pytest.raises(ProgramError, match="undefined"):
+        p.moment("bad", R("nope", real=True), ["y"])

@@ -44,7 +44,7 @@ from tpcheck.gaussian import (
     relu_kernel,
     step_kernel,
 )
-from tpcheck.heads import MatPowVec, MatVec, relu
+from tpcheck.heads import Avg, MatPowVec, MatVec, relu
 from tpcheck.laws import GaussianMatrix, InitialVectors
 from tpcheck.numeric import evaluate
 
@@ -70,6 +70,7 @@ class Program:
     initial_cov: dict[tuple[str, str], sympy.Expr] = field(default_factory=dict)
     initial_mean: dict[str, sympy.Expr] = field(default_factory=dict)
     vectors: list[str] = field(default_factory=list)
+    scalars: list[str] = field(default_factory=list)
 
     def _new(self, name: str) -> None:
         if name in self.vectors or name in self.matrices:
@@ -118,11 +119,28 @@ class Program:
         self.instructions.append(Instruction("lincomb", out, tuple((x, _num(c)) for x, c in terms.items())))
         return out
 
-    def nonlin(self, out: str, phi: sympy.Expr, inputs: list[str]) -> str:
-        """out = phi(inputs) coordinatewise; ``phi`` is a sympy expression in Symbol(input)."""
+    def moment(self, out: str, psi: sympy.Expr, inputs: list[str]) -> str:
+        """A scalar out = (1/n) sum_alpha psi(inputs_alpha) (NETSOR+); later nonlinearities may
+        use it as a parameter. Its limit is E psi(Z^{inputs})."""
         for x in inputs:
             self._need(x)
-        stray = {s.name for s in phi.free_symbols} - set(inputs)
+        stray = {s.name for s in psi.free_symbols} - set(inputs) - set(self.scalars)
+        if stray:
+            raise ProgramError(f"moment '{out}' uses undefined {sorted(stray)}")
+        if out in self.vectors or out in self.scalars or out in self.matrices:
+            raise ProgramError(f"'{out}' is defined twice")
+        if self.fragment != "NETSOR+" and self.fragment != "NETSOR-T":
+            raise ProgramError("scalars need NETSOR+")
+        self.scalars.append(out)
+        self.instructions.append(Instruction("moment", out, (psi, tuple(inputs))))
+        return out
+
+    def nonlin(self, out: str, phi: sympy.Expr, inputs: list[str]) -> str:
+        """out = phi(inputs) coordinatewise; ``phi`` is a sympy expression in Symbol(input) and
+        may use earlier scalars (NETSOR+) as parameters."""
+        for x in inputs:
+            self._need(x)
+        stray = {s.name for s in phi.free_symbols} - set(inputs) - set(self.scalars)
         if stray:
             raise ProgramError(f"nonlinearity of '{out}' uses undefined {sorted(stray)}")
         self._new(out)
@@ -150,6 +168,7 @@ class ZLaw:
     mean: dict[sympy.Symbol, sympy.Expr]
     dps: int = 30
     numeric_used: bool = False
+    scalars: dict[str, sympy.Expr] = field(default_factory=dict)  # NETSOR+ scalar limits
 
     def covariance_matrix(self, symbols: list[sympy.Symbol]) -> list[list[sympy.Expr]]:
         zero = sympy.Integer(0)
@@ -299,10 +318,21 @@ def _activation(g: sympy.Expr, t: sympy.Symbol) -> Activation:
     return Activation(str(g), mp, np_, kink=kink)
 
 
+def _substitute(phi: sympy.Expr, inputs: tuple | list, z: dict, scalars: dict) -> sympy.Expr:
+    """phi with its input names replaced by Z variables and its scalars by their limits."""
+    table = {}
+    for x in inputs:
+        table[sympy.Symbol(x)] = table[sympy.Symbol(x, real=True)] = z[x]
+    for name, value in scalars.items():
+        table[sympy.Symbol(name)] = table[sympy.Symbol(name, real=True)] = value
+    return phi.xreplace(table)
+
+
 def z_calculus(program: Program, drop_zdot: bool = False, dps: int = 30) -> ZLaw:
     """The Z variable of every vector of ``program`` (``drop_zdot`` removes the Zdot terms:
     the 'gradient independence' shortcut, exact only in special cases)."""
     law = ZLaw({}, [], {}, {}, dps)
+    law.scalars = {}
     zinit = {}
     for ins in program.instructions:
         if ins.kind == "initial":
@@ -320,8 +350,10 @@ def z_calculus(program: Program, drop_zdot: bool = False, dps: int = 30) -> ZLaw
             law.z[ins.out] = sympy.Add(*[c * law.z[x] for x, c in ins.args])
         elif ins.kind == "nonlin":
             phi, inputs = ins.args
-            law.z[ins.out] = phi.xreplace({sympy.Symbol(x): law.z[x] for x in inputs}
-                                          | {sympy.Symbol(x, real=True): law.z[x] for x in inputs})
+            law.z[ins.out] = _substitute(phi, inputs, law.z, law.scalars)
+        elif ins.kind == "moment":
+            psi, inputs = ins.args
+            law.scalars[ins.out] = law.expect(_substitute(psi, inputs, law.z, law.scalars))
         else:
             matrix, x, transpose = ins.args
             forward, backward = program.matrices[matrix]
@@ -350,9 +382,7 @@ def master_theorem_limit(program: Program, psi: sympy.Expr, inputs: list[str],
                          drop_zdot: bool = False, dps: int = 30) -> tuple[sympy.Expr, bool]:
     """lim (1/n) sum_alpha psi(h^1_alpha, ...) = E psi(Z^{h^1}, ...); returns (value, exact)."""
     law = z_calculus(program, drop_zdot, dps)
-    expr = psi.xreplace({sympy.Symbol(x, real=True): law.z[x] for x in inputs}
-                        | {sympy.Symbol(x): law.z[x] for x in inputs})
-    value = law.expect(expr)
+    value = law.expect(_substitute(psi, inputs, law.z, law.scalars))
     return value, not law.numeric_used
 
 
@@ -365,9 +395,10 @@ class ProgramCompiler:
     """Vector expressions (initial vectors, A*x, transpose(A)*x, W^k*x, coordinatewise
     functions) to the instructions of one tensor program; equal subexpressions share a name."""
 
-    def __init__(self, laws: dict, width: sympy.Expr) -> None:
+    def __init__(self, laws: dict, width: sympy.Expr, instance: dict | None = None) -> None:
         self.laws = laws
         self.width = width
+        self.instance = instance or {}  # values given to the laws' parameters
         self.program = Program()
         self.names: dict[sympy.Basic, str] = {}
         self.count = itertools.count()
@@ -406,7 +437,9 @@ class ProgramCompiler:
         if not atoms:
             raise ProgramError(f"{expr} is not a vector expression")
         inputs = {a: self.vector(a) for a in atoms}
-        phi = expr.xreplace({a: sympy.Symbol(name, real=True) for a, name in inputs.items()})
+        scalars = {a: self.scalar(a) for a in self.averages(expr)}
+        phi = expr.xreplace({a: sympy.Symbol(name, real=True) for a, name in inputs.items()}
+                            | {a: sympy.Symbol(name, real=True) for a, name in scalars.items()})
         out = self.fresh()
         self.program.nonlin(out, phi, list(inputs.values()))
         self.names[expr] = out
@@ -417,6 +450,8 @@ class ProgramCompiler:
         found: list[sympy.Basic] = []
 
         def walk(e: sympy.Basic) -> None:
+            if isinstance(e, Avg):
+                return  # a scalar (NETSOR+ moment), compiled on its own
             if isinstance(e, MatVec | MatPowVec) or (
                     isinstance(e, sympy.Symbol) and isinstance(self.laws.get(e), InitialVectors)):
                 if e not in found:
@@ -428,18 +463,45 @@ class ProgramCompiler:
         walk(expr)
         return found
 
+    @staticmethod
+    def averages(expr: sympy.Expr) -> list[sympy.Basic]:
+        """The outermost avg(...) subterms: scalars inside a vector expression."""
+        found: list[sympy.Basic] = []
+
+        def walk(e: sympy.Basic) -> None:
+            if isinstance(e, Avg):
+                if e not in found:
+                    found.append(e)
+                return
+            for a in e.args:
+                walk(a)
+
+        walk(expr)
+        return found
+
+    def scalar(self, avg: sympy.Basic) -> str:
+        """A NETSOR+ moment for avg(psi(...)), shared between equal averages."""
+        if avg in self.names:
+            return self.names[avg]
+        phi, inputs = self.average(avg)
+        name = f"s{next(self.count)}"
+        self.program.moment(name, phi, inputs)
+        self.names[avg] = name
+        return name
+
     def _initial(self, law: InitialVectors) -> None:
         if law in self.added_initial:
             return
         self._same_width(law.n)
         self.added_initial.add(law)
+        given = self.instance
         for i, s in enumerate(law.names):
-            self.program.initial(s.name, law.cov[i][i], law.mean[i])
+            self.program.initial(s.name, law.cov[i][i].xreplace(given), law.mean[i].xreplace(given))
             self.names[s] = s.name
         for i, a in enumerate(law.names):
             for j, b in enumerate(law.names):
                 if i < j and law.cov[i][j] != 0:
-                    self.program.covary(a.name, b.name, law.cov[i][j])
+                    self.program.covary(a.name, b.name, law.cov[i][j].xreplace(given))
 
     def _matrix(self, a: sympy.Symbol) -> None:
         if a in self.added_matrices:
@@ -449,7 +511,8 @@ class ProgramCompiler:
             raise ProgramError(f"{a} is not a Gaussian matrix")
         self._same_width(law.n)
         self.added_matrices.add(a)
-        self.program.matrix(a.name, law.variance, law.transpose_variance)
+        self.program.matrix(a.name, law.variance.xreplace(self.instance),
+                            law.transpose_variance.xreplace(self.instance))
 
     def _same_width(self, n: sympy.Expr) -> None:
         if sympy.expand(n - self.width) != 0:
@@ -462,8 +525,10 @@ class ProgramCompiler:
         psi = avg.args[0]
         atoms = self.atoms(psi)
         inputs = [self.vector(a) for a in atoms]
+        scalars = {a: self.scalar(a) for a in self.averages(psi)}
         phi = psi.xreplace({a: sympy.Symbol(name, real=True)
-                            for a, name in zip(atoms, inputs, strict=True)})
+                            for a, name in zip(atoms, inputs, strict=True)}
+                           | {a: sympy.Symbol(name, real=True) for a, name in scalars.items()})
         return phi, inputs
 
 
@@ -492,17 +557,24 @@ def simulate(program: Program, psi: sympy.Expr, inputs: list[str], n: int, sampl
                 raise ProgramError(f"'{name}' has different multipliers for itself and its "
                                    "transpose (a non-square matrix): not simulated at one width")
             mats[name] = rng.standard_normal((n, n)) * np.sqrt(float(fwd) / n)
+        scalars: dict[sympy.Symbol, float] = {}
         for ins in program.instructions:
             if ins.kind == "lincomb":
                 vec[ins.out] = sum(float(c) * vec[x] for x, c in ins.args)
-            elif ins.kind == "nonlin":
+            elif ins.kind in ("nonlin", "moment"):
                 phi, xs = ins.args
                 env = {sympy.Symbol(x): vec[x] for x in xs} | {sympy.Symbol(x, real=True): vec[x] for x in xs}
-                vec[ins.out] = np.broadcast_to(np.asarray(evaluate(phi, env, "numpy"), float), (n,))
+                raw = evaluate(phi, {**scalars, **env}, "numpy")
+                value = np.broadcast_to(np.asarray(raw, float), (n,))
+                if ins.kind == "moment":
+                    theta = float(value.mean())
+                    scalars[sympy.Symbol(ins.out)] = scalars[sympy.Symbol(ins.out, real=True)] = theta
+                else:
+                    vec[ins.out] = value
             elif ins.kind == "matmul":
                 m, x, transpose = ins.args
                 vec[ins.out] = (mats[m].T if transpose else mats[m]) @ vec[x]
         env = {sympy.Symbol(x): vec[x] for x in inputs} | {sympy.Symbol(x, real=True): vec[x] for x in inputs}
-        values.append(float(np.mean(evaluate(psi, env, "numpy"))))
+        values.append(float(np.mean(evaluate(psi, {**scalars, **env}, "numpy"))))
     arr = np.asarray(values)
     return float(arr.mean()), float(arr.std(ddof=1) / np.sqrt(samples)) if samples > 1 else 0.0

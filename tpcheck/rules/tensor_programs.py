@@ -17,7 +17,7 @@ def _limit_of_average(avg: Avg, ctx: Context, n: sympy.Symbol, dps: int) -> tupl
     phi, inputs = comp.average(avg)
     randoms = {sympy.Symbol(x, real=True) for x in comp.program.vectors}
     for ins in comp.program.instructions:
-        if ins.kind == "nonlin" and not polynomially_bounded(ins.args[0], randoms):
+        if ins.kind in ("nonlin", "moment") and not polynomially_bounded(ins.args[0], randoms):
             raise ProgramError(f"the nonlinearity {ins.args[0]} is not polynomially bounded")
     if not polynomially_bounded(phi, randoms):
         raise ProgramError(f"the test function {phi} is not polynomially bounded")
@@ -52,7 +52,7 @@ def master_theorem(goal: Goal, args: tuple, ctx: Context) -> Judgement:
         lhs, rhs = goal.lhs.xreplace(inst), goal.rhs.xreplace(inst)
         table = {}
         try:
-            for avg in lhs.atoms(Avg):
+            for avg in ProgramCompiler.averages(lhs):
                 value, exact = _limit_of_average(avg, ctx, n, dps)
                 numeric |= not exact
                 table[avg] = value

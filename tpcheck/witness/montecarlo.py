@@ -301,11 +301,10 @@ def _average_limit_runs(goal: Goal, ctx: Context, judgement: Judgement, settings
     ``crosscheck montecarlo ... at n = N`` fixes and set the estimate beside the claimed
     limit. A finite width carries a bias of its own, so a large z is reported as
     inconclusive, never as agreement; only a small z counts as agreement."""
-    from tpcheck.heads import Avg
     from tpcheck.tp import ProgramCompiler, ProgramError, simulate
 
     n = goal.limit_var
-    atoms = list(goal.lhs.atoms(Avg))
+    atoms = ProgramCompiler.averages(goal.lhs)
     configs = [c for c in settings.get("montecarlo") or [] if n in c.get("fixed", {})]
     if len(atoms) != 1 or not configs:
         return []
@@ -324,7 +323,7 @@ def _average_limit_runs(goal: Goal, ctx: Context, judgement: Judgement, settings
         samples = int(cfg.get("samples", 20))
         try:
             inst = {k: v for k, v in fixed.items() if k != n}
-            comp = ProgramCompiler(ctx.laws, n)
+            comp = ProgramCompiler(ctx.laws, n, inst)
             phi, inputs = comp.average(avg.xreplace(inst))
             est, se = simulate(comp.program, phi, inputs, width, samples, run_seed)
             with mpmath.workdps(30):
