@@ -1,0 +1,130 @@
+"""pytest plugin: every theorem of every ``*.tp`` file collected by pytest is a test item.
+
+Registered through the ``pytest11`` entry point, so ``pytest proofs/`` checks the library. A
+failing theorem shows its failing steps as ``tpcheck check`` does (file:line, rule, reason,
+counterexample, witnesses). Options: ``--tpcheck-require`` (the weakest verdict that passes;
+default corroborated), ``--tpcheck-mc-scale`` (multiplies every Monte-Carlo sample size),
+``--tpcheck-budget`` (seconds per rule), ``--tpcheck-no-witnesses``. Theorems whose Monte-Carlo
+settings ask for many samples carry the ``tpcheck_slow`` marker (deselect with
+``-m "not tpcheck_slow"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+SLOW_SAMPLES = 200_000
+
+
+def pytest_addoption(parser: Any) -> None:
+    group = parser.getgroup("tpcheck")
+    group.addoption("--tpcheck-require", default="corroborated",
+                    choices=["proved", "verified", "corroborated"],
+                    help="weakest theorem verdict that passes (default: corroborated)")
+    group.addoption("--tpcheck-mc-scale", type=float, default=1.0,
+                    help="multiply every Monte-Carlo sample size by this factor")
+    group.addoption("--tpcheck-budget", type=float, default=10.0,
+                    help="time budget of one rule verifier, in seconds")
+    group.addoption("--tpcheck-no-witnesses", action="store_true",
+                    help="skip the mpmath and Monte-Carlo witnesses")
+
+
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line("markers", "tpcheck_slow: a theorem with large Monte-Carlo witnesses")
+
+
+def pytest_collect_file(parent: Any, file_path: Any) -> Any:
+    if file_path.suffix == ".tp":
+        return ProofFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ProofFile(pytest.File):
+    def collect(self) -> Any:
+        from tpcheck.errors import SourceError
+        from tpcheck.lang.parser import parse
+
+        text = self.path.read_text(encoding="utf-8")
+        try:
+            tree = parse(text)
+        except SourceError as exc:
+            yield TheoremItem.from_parent(self, name="<parse>", theorem=None,
+                                          error=exc.attach(str(self.path), text).render())
+            return
+        for t in tree.theorems:
+            item = TheoremItem.from_parent(self, name=t.name, theorem=t.name, error=None)
+            samples = [int(getattr(s, "text", "0")) for c in t.crosschecks if c.kind == "montecarlo"
+                       for key, s in c.settings if key == "samples"]
+            if samples and max(samples) >= SLOW_SAMPLES:
+                item.add_marker(pytest.mark.tpcheck_slow)
+            yield item
+
+
+class TheoremFailure(Exception):
+    pass
+
+
+class TheoremItem(pytest.Item):
+    def __init__(self, *, theorem: str | None, error: str | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.theorem = theorem
+        self.error = error
+
+    def runtest(self) -> None:
+        if self.error is not None:
+            raise TheoremFailure(self.error)
+        from tpcheck.kernel import Options, Verdict
+        from tpcheck.report import _step_text
+
+        cfg = self.config
+        options = Options(budget=cfg.getoption("--tpcheck-budget"),
+                          witnesses=not cfg.getoption("--tpcheck-no-witnesses"),
+                          montecarlo_scale=cfg.getoption("--tpcheck-mc-scale"))
+        text = self.path.read_text(encoding="utf-8")
+        report = _check_one(text, str(self.path), self.theorem, options)
+        if report.errors or report.internal_errors:
+            raise TheoremFailure("\n".join(report.errors + report.internal_errors))
+        (result,) = [t for t in report.theorems if t.name == self.theorem]
+        required = Verdict(cfg.getoption("--tpcheck-require").upper())
+        lines = []
+        for s in result.steps:
+            if s.disagreement or not s.verdict.passes or s.verdict.strength < required.strength:
+                lines.extend(_step_text(str(self.path), s))
+        if result.disagreements or not result.verdict.passes or \
+                result.verdict.strength < required.strength:
+            head = f"{self.theorem}: {result.verdict.value} (required: {required.value})"
+            raise TheoremFailure("\n".join([head, *lines]))
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, TheoremFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, 0, f"theorem {self.theorem}"
+
+
+def _check_one(text: str, path: str, name: str | None, options: Any) -> Any:
+    """Check one theorem of a file (the others are not elaborated or checked)."""
+    import hashlib
+
+    from tpcheck.api import DEFAULT_WITNESSES
+    from tpcheck.errors import SourceError
+    from tpcheck.kernel import check_theorem
+    from tpcheck.lang.elaborate import elaborate_theorem
+    from tpcheck.lang.parser import parse
+    from tpcheck.report import FileReport
+
+    report = FileReport(path, hashlib.sha256(text.encode()).hexdigest())
+    tree = parse(text)
+    for t in tree.theorems:
+        if t.name != name:
+            continue
+        try:
+            theorem = elaborate_theorem(t, text.splitlines())
+            report.theorems.append(check_theorem(theorem, options, DEFAULT_WITNESSES))
+        except SourceError as exc:
+            report.errors.append(exc.attach(path, text).render())
+    return report
