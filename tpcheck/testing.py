@@ -164,7 +164,8 @@ def _value(side: Side, instance: dict[str, Any]) -> Any:
 
 
 def _instances(symbols: Sequence[str], values: st.SearchStrategy | None) -> st.SearchStrategy:
-    values = values or st.fractions(min_value=-5, max_value=5, max_denominator=7)
+    if values is None:
+        values = st.fractions(min_value=-5, max_value=5, max_denominator=7)
     return st.fixed_dictionaries({s: values for s in symbols})
 
 
