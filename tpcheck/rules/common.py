@@ -26,3 +26,42 @@ def judge_equal(
 
 def range_args(args: tuple) -> list[tuple[sympy.Symbol, int, int]]:
     return [(a[1], a[2], a[3]) for a in args if isinstance(a, tuple) and a and a[0] == "range"]
+
+
+def or_refute(verifier):  # noqa: ANN001, ANN201
+    """Wrap an expectation rule: when it cannot justify an '=' step, every expectation is
+    evaluated exactly (Gaussian moments, Isserlis, family moments, moments of sums); if the
+    sides are then free of expectations and differ, the step is REFUTED with the instance."""
+    import functools
+
+    @functools.wraps(verifier)
+    def wrapped(goal, args, ctx):  # noqa: ANN001, ANN202
+        judgement = verifier(goal, args, ctx)
+        if judgement.verdict is not Verdict.UNDECIDED or goal.rel != "=":
+            return judgement
+        refuted = refute_by_exact_expectations(goal.lhs, goal.rhs, ctx)
+        return refuted if refuted is not None else judgement
+
+    return wrapped
+
+
+def refute_by_exact_expectations(lhs: sympy.Expr, rhs: sympy.Expr, ctx) -> Judgement | None:  # noqa: ANN001
+    from tpcheck.equality import decide_equal
+    from tpcheck.heads import Expectation
+    from tpcheck.rules.induction import exact_expectations
+    from tpcheck.rules.sums import _Missing, unfold_variance
+
+    try:
+        a = exact_expectations(unfold_variance(lhs), ctx)
+        b = exact_expectations(unfold_variance(rhs), ctx)
+    except _Missing:
+        return None
+    if a.has(Expectation) or b.has(Expectation):
+        return None
+    d = decide_equal(a, b, ctx.space)
+    if d.status != "unequal":
+        return None
+    return Judgement(Verdict.REFUTED,
+                     "evaluating every expectation exactly, the sides differ: "
+                     f"{a} against {b}", counterexample=d.counterexample,
+                     evidence=[Evidence("exact-instances", True, d.reason)])

@@ -8,10 +8,11 @@ from tpcheck.expectation import linear_normal_form, split_random
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Goal, Judgement, rule
 from tpcheck.laws import Normal
-from tpcheck.rules.common import judge_equal
+from tpcheck.rules.common import judge_equal, or_refute
 
 
 @rule("linearity", human="linearity of expectation", latex="by linearity of expectation")
+@or_refute
 def linearity(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """E[a X + b Y + c] = a E[X] + b E[Y] + c for deterministic a, b, c.
 
@@ -70,6 +71,7 @@ def gaussian_moment_value(atom: Expectation, ctx: Context) -> sympy.Expr | None:
 
 
 @rule("gaussian_moment", human="the Gaussian moments", latex="by the Gaussian moment formula")
+@or_refute
 def gaussian_moment(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """E[Z^m] = s^m (m-1)!! for even m >= 0 and 0 for odd m, Z ~ N(0, s^2); all m.
 

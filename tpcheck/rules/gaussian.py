@@ -11,7 +11,7 @@ from tpcheck.gaussian import isserlis_moment
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Goal, Judgement, rule
 from tpcheck.laws import GaussianComponent, Normal, joint_gaussian
-from tpcheck.rules.common import judge_equal
+from tpcheck.rules.common import judge_equal, or_refute
 
 MAX_STEIN_CHOICES = 256
 
@@ -31,6 +31,7 @@ def wick_value(atom: Expectation, ctx: Context) -> sympy.Expr | None:
 
 
 @rule("wick", human="Wick's theorem", latex="by Wick's (Isserlis') theorem")
+@or_refute
 def wick(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """E[X_1 ... X_m] = sum over pairings of prod C_ab (plus means: partial pairings).
 
@@ -102,6 +103,7 @@ def _stein_candidates(nf: sympy.Expr, ctx: Context) -> list[dict]:
 
 
 @rule("stein", human="Stein's lemma", latex="by Stein's lemma (Gaussian integration by parts)")
+@or_refute
 def stein(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """E[Z f(Z)] = s^2 E[f'(Z)] for Z ~ N(0, s^2); E[X_i f(X)] = mu_i E[f] + sum_j C_ij E[d_j f].
 

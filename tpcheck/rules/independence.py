@@ -8,7 +8,7 @@ from tpcheck.expectation import independence_class, linear_normal_form, random_a
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Goal, Judgement, rule
 from tpcheck.laws import IIDFamily
-from tpcheck.rules.common import judge_equal
+from tpcheck.rules.common import judge_equal, or_refute
 
 
 def factorise(atom: Expectation, ctx: Context) -> sympy.Expr:
@@ -25,6 +25,7 @@ def factorise(atom: Expectation, ctx: Context) -> sympy.Expr:
 
 
 @rule("independence", human="independence", latex="by independence")
+@or_refute
 def independence(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """E[f(X) g(Y)] = E[f(X)] E[g(Y)] for independent X and Y.
 
@@ -55,6 +56,7 @@ def member_moment(atom: Expectation, ctx: Context) -> sympy.Expr | None:
 
 
 @rule("iid_moment", human="the family's moments", latex="since the family is identically distributed")
+@or_refute
 def iid_moment(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """E[X_i^j] = m_j for every member X_i of an iid family with E[X^j] = m_j.
 

@@ -9,6 +9,7 @@ from tpcheck.expectation import linear_normal_form
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.laws import GaussianComponent, Normal
+from tpcheck.rules.common import or_refute
 from tpcheck.rules.expectation import gaussian_moment_value
 from tpcheck.rules.gaussian import stein_rewrite, wick_value
 from tpcheck.rules.independence import member_moment
@@ -71,6 +72,7 @@ STEPS = {
 
 
 @rule("induction", human="induction", latex="by induction")
+@or_refute
 def induction(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """Induction on a natural parameter k: lhs(k) = rhs(k) for all k >= k0.
 

@@ -9,7 +9,7 @@ from tpcheck.expectation import linear_normal_form
 from tpcheck.heads import Expectation, MomentSum, Variance, pairings
 from tpcheck.kernel import Context, Goal, Judgement, rule
 from tpcheck.laws import IIDFamily
-from tpcheck.rules.common import judge_equal
+from tpcheck.rules.common import judge_equal, or_refute
 from tpcheck.rules.independence import member_moment
 from tpcheck.sums import sum_moment
 
@@ -99,6 +99,7 @@ def _expand_sums(side: sympy.Expr, ctx: Context) -> sympy.Expr:
 
 @rule("moment_expansion", human="the moment expansion of a sum",
       latex="by expanding the power of the sum over set partitions")
+@or_refute
 def moment_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """E[(X_1 + ... + X_n)^k] = sum over set partitions pi of {1..k} of (n)_{|pi|} prod_B m_|B|.
 
@@ -126,6 +127,7 @@ def unfold_variance(expr: sympy.Expr) -> sympy.Expr:
 
 @rule("variance_of_sum", human="the variance of a sum",
       latex="since variances of independent summands add")
+@or_refute
 def variance_of_sum(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """Var[c (X_1 + ... + X_n) + d] = c^2 n (m_2 - m_1^2) for an iid family.
 
