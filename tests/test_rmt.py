@@ -134,3 +134,22 @@ def test_the_limit_value_at_n4_is_refuted_and_flagged():
     assert wrong.verdict is Verdict.REFUTED
     (mc,) = [e for e in wrong.evidence if e.kind == "montecarlo"]
     assert mc.ok is True and abs(mc.data["z"]) > Z_THRESHOLD
+
+
+def test_wigner_and_wishart_mirrors_against_exact_values():
+    from tpcheck.rmt import wigner_moments_mc, wishart_moments_mc
+
+    m4 = {1: 0, 2: 1, 3: 0, 4: 1}
+    mean, se = wigner_moments_mc(6, 4, 20_000, 3)
+    exact = wigner_trace_moment(4, sympy.Integer(6), m4.__getitem__, lambda j: sympy.Integer(0))
+    assert abs(mean[3] - float(exact) / 6**3) <= Z_THRESHOLD * se[3]
+    for method in ("bidiagonal", "dense"):
+        mean, se = wishart_moments_mc(3, 5, 2, 20_000, 4, method)
+        exact = wishart_trace_moment(2, sympy.Integer(3), sympy.Integer(5), gaussian_moment_of(1))
+        assert abs(mean[1] - float(exact) / (3 * 25)) <= Z_THRESHOLD * se[1]
+
+
+def test_duplicate_theorem_names_are_an_error():
+    text = 'theorem t\n "s"\n let x : real\n claim x = x\nproof\n x\n = x by algebra\nqed\n'
+    report = run(text + text)
+    assert len(report.theorems) == 1 and "defined twice" in report.errors[0]

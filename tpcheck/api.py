@@ -41,7 +41,13 @@ def check_text(text: str, path: str = "<input>", options: Options | None = None)
         report.errors.append(exc.attach(path, text).render())
         return report
     lines = text.splitlines()
+    seen: set[str] = set()
     for t in tree.theorems:
+        if t.name in seen:
+            report.errors.append(SourceError(f"theorem '{t.name}' is defined twice in this file",
+                                             t.pos).attach(path, text).render())
+            continue
+        seen.add(t.name)
         try:
             theorem = elaborate_theorem(t, lines)
             report.theorems.append(check_theorem(theorem, options, DEFAULT_WITNESSES))
