@@ -579,6 +579,8 @@ def _tensor_program_law(el: Elaborator, item: ast.LetLaw, declare: Callable,
                                    "variance)", call.pos)
         v = el.expr(args[1]) if len(args) > 1 else sympy.Integer(1)
         vt = el.expr(args[2]) if len(args) > 2 else v
+        if v.is_nonnegative is not True or vt.is_nonnegative is not True:
+            raise ElaborationError("Matrix: cannot show that the variances are >= 0", call.pos)
         name, pos = item.names[0]
         sym = declare(name, pos)
         el.scope.tp_matrices[name] = sym
@@ -593,6 +595,8 @@ def _tensor_program_law(el: Elaborator, item: ast.LetLaw, declare: Callable,
     else:
         v = el.expr(args[1]) if len(args) > 1 else sympy.Integer(1)
         cov = tuple(tuple(v if i == j else sympy.Integer(0) for j in range(d)) for i in range(d))
+    if any(cov[i][i].is_nonnegative is not True for i in range(d)):
+        raise ElaborationError("Vector: cannot show that the variances are >= 0", call.pos)
     syms = tuple(declare(name, pos, real=True) for name, pos in item.names)
     law = laws_module.InitialVectors(n, syms, cov, tuple(sympy.Integer(0) for _ in syms))
     for sym in syms:
@@ -648,7 +652,24 @@ def _law(el: Elaborator, call: ast.Call) -> laws_module.Law:
     cls, arity = entry
     if len(call.args) != arity:
         raise ElaborationError(f"{call.func} takes {arity} parameter(s)", call.pos)
-    return cls(*[el.expr(a) for a in call.args])
+    law = cls(*[el.expr(a) for a in call.args])
+    _check_law(law, call)
+    return law
+
+
+def _check_law(law: laws_module.Law, call: ast.Call) -> None:
+    """A declared law must be a law for every admissible value of its parameters."""
+    def need(ok: bool | None, what: str) -> None:
+        if ok is not True:
+            raise ElaborationError(f"{call.func}: cannot show that {what} (declare the symbols' "
+                                   "domains, e.g. 'let v : positive real')", call.pos)
+
+    if isinstance(law, laws_module.Normal):
+        need(law.variance.is_nonnegative, f"the variance {law.variance} is >= 0")
+    elif isinstance(law, laws_module.TwoPoint):
+        need(law.p.is_nonnegative and (1 - law.p).is_nonnegative, f"0 <= p = {law.p} <= 1")
+    elif isinstance(law, laws_module.Uniform):
+        need((law.b - law.a).is_positive, f"a = {law.a} < b = {law.b}")
 
 
 def _gaussian_vector(el: Elaborator, call: ast.Call, names: list[sympy.Symbol]
@@ -671,6 +692,16 @@ def _gaussian_vector(el: Elaborator, call: ast.Call, names: list[sympy.Symbol]
         for j in range(i):
             if sympy.expand(rows[i][j] - rows[j][i]) != 0:
                 raise ElaborationError("the covariance matrix must be symmetric", cov_node.pos)
+        if rows[i][i].is_nonnegative is not True:
+            raise ElaborationError(f"cannot show that the variance {rows[i][i]} is >= 0",
+                                   cov_node.pos)
+    if all(x.is_Rational for row in rows for x in row):
+        import numpy as np
+
+        w = np.linalg.eigvalsh(np.array([[float(x) for x in row] for row in rows]))
+        if w.min() < -1e-12 * max(1.0, float(abs(w).max())):
+            raise ElaborationError("the covariance matrix is not positive semidefinite",
+                                   cov_node.pos)
     return laws_module.GaussianVector(tuple(names), mean, tuple(rows))
 
 
