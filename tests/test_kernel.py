@@ -121,3 +121,16 @@ def report_exit(file_report):
     from tpcheck.report import Report
 
     return Report("test", [file_report]).exit_code
+
+
+def test_a_witness_that_runs_out_of_time_is_recorded_with_its_kind():
+    from tpcheck.kernel import Options
+
+    text = (' theorem t\n "s"\n let Z ~ Normal(0, 1)\n claim E[Z^4] = 3\nproof\n E[Z^4]\n'
+            " = 3 by gaussian_moment\nqed\n")
+    from tpcheck import check_text
+
+    report = check_text(text, "<test>", Options(witness_budget=0.001))
+    kinds = {e.kind for e in report.theorems[0].steps[0].evidence}
+    assert kinds <= {"symbolic", "exact-instances", "mpmath", "montecarlo"}
+    assert report.theorems[0].verdict is Verdict.PROVED
