@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.conftest import run
@@ -47,11 +45,9 @@ def test_no_eval_exec_or_sympify_in_the_package(root):
             assert not pattern.search(line), f"{path}:{i}: {line}"
 
 
-def test_tower_of_powers_is_refused_quickly():
-    start = time.monotonic()
+def test_tower_of_powers_is_refused():
     report = run('theorem t\n "s"\n claim 10^10^10 = 1\nproof\n 10^10^10\n = 1 by algebra\nqed\n')
     assert report.errors and "too large" in report.errors[0]
-    assert time.monotonic() - start < 30  # a bound on a hang, not a speed assertion
 
 
 def test_huge_factorial_literal_is_refused():
@@ -81,12 +77,9 @@ def test_a_step_that_would_hang_sympy_ends_undecided_within_its_budget():
         " (x + y + z + w + 1)^80\n = (x + y + z + w + 1)^79 * (x + y + z + w + 2)"
         " - (x + y + z + w + 1)^79 by algebra\nqed\n"
     )
-    start = time.monotonic()
     report = run(text, budget=1.0, witnesses=False)
-    elapsed = time.monotonic() - start
     step = report.theorems[0].steps[0]
-    assert step.verdict is Verdict.UNDECIDED and "budget" in step.detail
-    assert elapsed < 30  # the budget is 1 s; this only guards against a hang
+    assert step.verdict is Verdict.UNDECIDED and "time budget of 1 s ran out" in step.detail
 
 
 def test_memory_budget_turns_a_blow_up_into_undecided():

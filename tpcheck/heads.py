@@ -36,12 +36,13 @@ class narayana(sympy.Function):  # noqa: N801  (lower case like sympy's catalan,
         return narayana(k, j)
 
 
-def expectations(expr: sympy.Expr) -> list[Expectation]:
-    """The outermost ``E[.]`` subterms of ``expr``, in a deterministic order."""
-    found: list[Expectation] = []
+def outermost(expr: sympy.Basic, wanted) -> list[sympy.Basic]:  # noqa: ANN001
+    """The outermost subterms of ``expr`` for which ``wanted`` holds (not looking inside
+    them), without repeats, in the order they are met."""
+    found: list[sympy.Basic] = []
 
     def walk(e: sympy.Basic) -> None:
-        if isinstance(e, Expectation):
+        if wanted(e):
             if e not in found:
                 found.append(e)
             return
@@ -50,6 +51,11 @@ def expectations(expr: sympy.Expr) -> list[Expectation]:
 
     walk(expr)
     return found
+
+
+def expectations(expr: sympy.Expr) -> list[Expectation]:
+    """The outermost ``E[.]`` subterms of ``expr``, in a deterministic order."""
+    return outermost(expr, lambda e: isinstance(e, Expectation))
 
 
 class Variance(sympy.Function):

@@ -44,7 +44,7 @@ from tpcheck.gaussian import (
     relu_kernel,
     step_kernel,
 )
-from tpcheck.heads import Avg, MatPowVec, MatVec, relu
+from tpcheck.heads import Avg, MatPowVec, MatVec, outermost, relu
 from tpcheck.laws import GaussianMatrix, InitialVectors
 from tpcheck.numeric import evaluate
 
@@ -446,38 +446,20 @@ class ProgramCompiler:
         return out
 
     def atoms(self, expr: sympy.Expr) -> list[sympy.Basic]:
-        """The outermost vector-valued subterms of a coordinatewise expression."""
-        found: list[sympy.Basic] = []
+        """The outermost vector-valued subterms of a coordinatewise expression (not looking
+        inside avg(...), which is a scalar compiled on its own)."""
 
-        def walk(e: sympy.Basic) -> None:
-            if isinstance(e, Avg):
-                return  # a scalar (NETSOR+ moment), compiled on its own
-            if isinstance(e, MatVec | MatPowVec) or (
-                    isinstance(e, sympy.Symbol) and isinstance(self.laws.get(e), InitialVectors)):
-                if e not in found:
-                    found.append(e)
-                return
-            for a in e.args:
-                walk(a)
+        def vector_valued(e: sympy.Basic) -> bool:
+            return isinstance(e, MatVec | MatPowVec) or (
+                isinstance(e, sympy.Symbol) and isinstance(self.laws.get(e), InitialVectors))
 
-        walk(expr)
-        return found
+        return [a for a in outermost(expr, lambda e: isinstance(e, Avg) or vector_valued(e))
+                if not isinstance(a, Avg)]
 
     @staticmethod
     def averages(expr: sympy.Expr) -> list[sympy.Basic]:
         """The outermost avg(...) subterms: scalars inside a vector expression."""
-        found: list[sympy.Basic] = []
-
-        def walk(e: sympy.Basic) -> None:
-            if isinstance(e, Avg):
-                if e not in found:
-                    found.append(e)
-                return
-            for a in e.args:
-                walk(a)
-
-        walk(expr)
-        return found
+        return outermost(expr, lambda e: isinstance(e, Avg))
 
     def scalar(self, avg: sympy.Basic) -> str:
         """A NETSOR+ moment for avg(psi(...)), shared between equal averages."""
