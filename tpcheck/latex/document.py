@@ -215,6 +215,7 @@ def evidence_section(t: ast.Theorem, result: TheoremResult, path: str, sha: str)
         items = [f"{e.kind}: " + ("agrees" if e.ok else "disagrees" if e.ok is False else "n/a")
                  + " --- " + text(_evidence_text(e.data, e.detail)) for e in s.evidence]
         out.append(rf"\item line {s.line}, \texttt{{{text(s.rule)}}}: {s.verdict.value.lower()}"
+                   + f" --- {text(s.detail)}"
                    + (r"\begin{itemize}" + "".join(rf"\item {i}" for i in items) + r"\end{itemize}"
                       if items else ""))
     out.append(r"\end{itemize}")

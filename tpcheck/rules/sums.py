@@ -7,7 +7,7 @@ import sympy
 
 from tpcheck.expectation import linear_normal_form
 from tpcheck.heads import Expectation, MomentSum, Variance, pairings
-from tpcheck.kernel import Context, Goal, Judgement, rule
+from tpcheck.kernel import Context, Goal, Judgement, Verdict, rule
 from tpcheck.laws import IIDFamily
 from tpcheck.rules.common import judge_equal, or_refute
 from tpcheck.rules.independence import member_moment
@@ -116,7 +116,10 @@ def moment_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
         lhs, rhs = _expand_sums(goal.lhs, ctx), _expand_sums(goal.rhs, ctx)
     except _Missing as exc:
         return Judgement.undecided(f"moment_expansion: {exc}")
-    return judge_equal("moment_expansion", lhs, rhs, ctx.space)
+    j = judge_equal("moment_expansion", lhs, rhs, ctx.space)
+    if j.verdict is Verdict.PROVED and (lhs.has(MomentSum) or rhs.has(MomentSum)):
+        j.detail += " (for every k, assuming the family's moments are finite)"
+    return j
 
 
 def unfold_variance(expr: sympy.Expr) -> sympy.Expr:
@@ -216,4 +219,7 @@ def leading_order(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     if m2 is None:
         return Judgement.undecided(f"leading_order: E[{label}^2] is not declared")
     value = sympy.Mul(*const) * pairings(k) * m2 ** (k / 2)
-    return judge_equal("leading_order", value, goal.rhs, ctx.space)
+    j = judge_equal("leading_order", value, goal.rhs, ctx.space)
+    if j.verdict is Verdict.PROVED:
+        j.detail += f" (assuming every moment of {label} is finite)"
+    return j
