@@ -66,9 +66,21 @@ def chebyshev(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     Reference: Billingsley, Probability and Measure, (21.12).
     """
     ev = _event(goal)
-    if ev is None or not isinstance(ev[0], sympy.Abs):
+    if ev is None:
         return Judgement.undecided("chebyshev: the left side must be P[|Y - c| >= a]")
-    inner, a = ev[0].args[0], ev[1]
+    # sympy writes |S/n| as |S|/n for positive n: put such a factor back inside the bars
+    factor, absolute = sympy.Integer(1), None
+    for f in sympy.Mul.make_args(ev[0]):
+        if isinstance(f, sympy.Abs) and absolute is None:
+            absolute = f
+        elif f.is_positive and not f.free_symbols & ctx.random_symbols:
+            factor *= f
+        else:
+            absolute = None
+            break
+    if absolute is None:
+        return Judgement.undecided("chebyshev: the left side must be P[|Y - c| >= a]")
+    inner, a = factor * absolute.args[0], ev[1]
     if a.is_positive is not True:
         return Judgement.undecided(f"chebyshev: cannot show a = {a} > 0")
     randoms = ctx.random_symbols
