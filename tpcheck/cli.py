@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     tex.add_argument("--pdf", action="store_true", help="compile to PDF with latexmk/pdflatex")
     tex.add_argument("--body-only", action="store_true",
                      help="only the theorem bodies, for \\input into a paper")
-    tex.add_argument("--no-witnesses", action="store_true")
+    tex.add_argument("--no-witnesses", action="store_true",
+                     help="skip the mpmath and Monte-Carlo witnesses (faster; the appendix says less)")
     sim = sub.add_parser(
         "simulate", help="run a theorem's Monte-Carlo witness over a sweep of n",
         description="Simulate the left side of a theorem's claim at several sizes n: estimate, "
