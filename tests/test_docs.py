@@ -12,7 +12,7 @@ from tpcheck.kernel import Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-BLOCK = re.compile(r"```\n(theorem .*?)```", re.S)
+BLOCK = re.compile(r"```\n((?:#[^\n]*\n|\n)*theorem .*?)```", re.S)
 EXAMPLES = [(doc.name, i, m.group(1)) for doc in DOCS
             for i, m in enumerate(BLOCK.finditer(doc.read_text()))
             if "theorem NAME" not in m.group(1)]  # the grammar's template is not an example
