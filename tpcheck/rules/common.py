@@ -24,6 +24,21 @@ def judge_equal(
     return Judgement.undecided(f"{rule}: {d.reason}")
 
 
+def evaluate_expectations(side: sympy.Expr, ctx, value) -> sympy.Expr:  # noqa: ANN001
+    """``side`` in linear normal form, with every E[.] that ``value(atom, ctx)`` can value
+    (a result other than None) replaced by that value."""
+    from tpcheck.expectation import linear_normal_form
+    from tpcheck.heads import Expectation
+
+    nf = linear_normal_form(side, ctx.random_symbols)
+    table = {}
+    for atom in nf.atoms(Expectation):
+        v = value(atom, ctx)
+        if v is not None:
+            table[atom] = v
+    return nf.xreplace(table)
+
+
 def range_args(args: tuple) -> list[tuple[sympy.Symbol, int, int]]:
     return [(a[1], a[2], a[3]) for a in args if isinstance(a, tuple) and a and a[0] == "range"]
 

@@ -8,7 +8,7 @@ from tpcheck.expectation import linear_normal_form, split_random
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Goal, Judgement, rule
 from tpcheck.laws import Normal
-from tpcheck.rules.common import judge_equal, or_refute
+from tpcheck.rules.common import evaluate_expectations, judge_equal, or_refute
 
 
 @rule("linearity", human="linearity of expectation", latex="by linearity of expectation")
@@ -82,14 +82,5 @@ def gaussian_moment(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     The sides, after linearity and this replacement, are compared exactly.
     Reference: Isserlis (1918); theory facts §1.1.
     """
-    randoms = ctx.random_symbols
-    sides = []
-    for side in (goal.lhs, goal.rhs):
-        nf = linear_normal_form(side, randoms)
-        table = {}
-        for atom in nf.atoms(Expectation):
-            v = gaussian_moment_value(atom, ctx)
-            if v is not None:
-                table[atom] = v
-        sides.append(nf.xreplace(table))
-    return judge_equal("gaussian_moment", sides[0], sides[1], ctx.space)
+    lhs, rhs = (evaluate_expectations(s, ctx, gaussian_moment_value) for s in (goal.lhs, goal.rhs))
+    return judge_equal("gaussian_moment", lhs, rhs, ctx.space)

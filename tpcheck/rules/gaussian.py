@@ -11,7 +11,7 @@ from tpcheck.gaussian import isserlis_moment
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Goal, Judgement, rule
 from tpcheck.laws import GaussianComponent, Normal, joint_gaussian
-from tpcheck.rules.common import judge_equal, or_refute
+from tpcheck.rules.common import evaluate_expectations, judge_equal, or_refute
 
 MAX_STEIN_CHOICES = 256
 
@@ -42,12 +42,8 @@ def wick(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     independent; coordinates of one vector share its covariance.
     Reference: Isserlis (1918); theory facts §1.2.
     """
-    sides = []
-    for side in (goal.lhs, goal.rhs):
-        nf = linear_normal_form(side, ctx.random_symbols)
-        table = {a: v for a in nf.atoms(Expectation) if (v := wick_value(a, ctx)) is not None}
-        sides.append(nf.xreplace(table))
-    return judge_equal("wick", sides[0], sides[1], ctx.space)
+    lhs, rhs = (evaluate_expectations(s, ctx, wick_value) for s in (goal.lhs, goal.rhs))
+    return judge_equal("wick", lhs, rhs, ctx.space)
 
 
 def _gaussian_block(z: sympy.Symbol, ctx: Context) -> list[sympy.Symbol]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sympy
 
-from tpcheck.expectation import independence_class, linear_normal_form, random_atoms
+from tpcheck.expectation import independence_class, random_atoms
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Goal, Judgement, rule
 from tpcheck.laws import IIDFamily
-from tpcheck.rules.common import judge_equal, or_refute
+from tpcheck.rules.common import evaluate_expectations, judge_equal, or_refute
 
 
 def factorise(atom: Expectation, ctx: Context) -> sympy.Expr:
@@ -36,11 +36,8 @@ def independence(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     blocks the split. The sides are then compared exactly. Reference: Billingsley,
     Probability and Measure, Theorem 21.4 (E of a product of independent integrable variables).
     """
-    sides = []
-    for side in (goal.lhs, goal.rhs):
-        nf = linear_normal_form(side, ctx.random_symbols)
-        sides.append(nf.xreplace({a: factorise(a, ctx) for a in nf.atoms(Expectation)}))
-    return judge_equal("independence", sides[0], sides[1], ctx.space)
+    lhs, rhs = (evaluate_expectations(s, ctx, factorise) for s in (goal.lhs, goal.rhs))
+    return judge_equal("independence", lhs, rhs, ctx.space)
 
 
 def member_moment(atom: Expectation, ctx: Context) -> sympy.Expr | None:
@@ -64,9 +61,5 @@ def iid_moment(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     (declared with ``with E[X^j] = ...`` or given by its law); then the sides are compared
     exactly. Reference: definition of identically distributed variables.
     """
-    sides = []
-    for side in (goal.lhs, goal.rhs):
-        nf = linear_normal_form(side, ctx.random_symbols)
-        table = {a: v for a in nf.atoms(Expectation) if (v := member_moment(a, ctx)) is not None}
-        sides.append(nf.xreplace(table))
-    return judge_equal("iid_moment", sides[0], sides[1], ctx.space)
+    lhs, rhs = (evaluate_expectations(s, ctx, member_moment) for s in (goal.lhs, goal.rhs))
+    return judge_equal("iid_moment", lhs, rhs, ctx.space)

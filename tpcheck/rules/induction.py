@@ -9,7 +9,7 @@ from tpcheck.expectation import linear_normal_form
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.laws import GaussianComponent, Normal
-from tpcheck.rules.common import or_refute
+from tpcheck.rules.common import evaluate_expectations, or_refute
 from tpcheck.rules.expectation import gaussian_moment_value
 from tpcheck.rules.gaussian import stein_rewrite, wick_value
 from tpcheck.rules.independence import member_moment
@@ -19,18 +19,17 @@ from tpcheck.rules.sums import _Missing, sum_power_value
 def exact_expectations(expr: sympy.Expr, ctx: Context) -> sympy.Expr:
     """Every expectation that an exact engine can evaluate, evaluated (Gaussian moments,
     Isserlis, family moments, moments of sums)."""
-    nf = linear_normal_form(expr, ctx.random_symbols)
-    table = {}
-    for a in nf.atoms(Expectation):
+    def first_exact(atom: Expectation, ctx: Context) -> sympy.Expr | None:
         for method in (gaussian_moment_value, wick_value, member_moment, sum_power_value):
             try:
-                v = method(a, ctx)
+                v = method(atom, ctx)
             except _Missing:
                 v = None
             if v is not None:
-                table[a] = v
-                break
-    return nf.xreplace(table)
+                return v
+        return None
+
+    return evaluate_expectations(expr, ctx, first_exact)
 
 
 def _stein_once(expr: sympy.Expr, k: sympy.Symbol, ctx: Context) -> sympy.Expr:
