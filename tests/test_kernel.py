@@ -66,7 +66,7 @@ def test_verified_without_range_is_not_accepted(fake_rule):
     fake_rule("no_range", Judgement(Verdict.VERIFIED, "trust me"))
     report = run(HEADER + " claim x = x\nproof\n x\n = x by no_range\nqed\n")
     step = report.theorems[0].steps[0]
-    assert step.verdict is Verdict.UNDECIDED and "without a stated range" in step.detail
+    assert step.verdict is Verdict.UNDECIDED and "without a stated, non-empty range" in step.detail
 
 
 def test_refuted_without_counterexample_is_not_accepted(fake_rule):

@@ -14,7 +14,7 @@ import textwrap
 
 from tpcheck.api import check
 from tpcheck.errors import TpcheckError
-from tpcheck.kernel import REGISTRY, Options
+from tpcheck.kernel import DEFAULT_BUDGET, DEFAULT_WITNESS_BUDGET, REGISTRY, Options
 from tpcheck.version import __version__
 
 
@@ -33,12 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument("paths", nargs="+", metavar="PATH")
     c.add_argument("--json", metavar="FILE", help="write the JSON report to FILE ('-': stdout)")
-    c.add_argument("--require", choices=["proved", "verified", "corroborated"],
+    c.add_argument("--require", choices=["proved", "verified", "partial", "corroborated"],
                    help="fail (exit 3) when a theorem's verdict is weaker than this")
-    c.add_argument("--budget", type=float, default=10.0, metavar="SECONDS",
-                   help="time budget of one rule verifier (default 10 s)")
-    c.add_argument("--witness-budget", type=float, default=60.0, metavar="SECONDS",
-                   help="time budget of one witness (default 60 s)")
+    c.add_argument("--budget", type=float, default=DEFAULT_BUDGET, metavar="SECONDS",
+                   help=f"CPU-time budget of one rule verifier (default {DEFAULT_BUDGET:g} s)")
+    c.add_argument("--witness-budget", type=float, default=DEFAULT_WITNESS_BUDGET,
+                   metavar="SECONDS",
+                   help=f"CPU-time budget of one witness (default {DEFAULT_WITNESS_BUDGET:g} s)")
     c.add_argument("--no-witnesses", action="store_true",
                    help="skip the mpmath and Monte-Carlo witnesses")
     c.add_argument("--mc-scale", type=float, default=1.0, metavar="F",

@@ -10,10 +10,12 @@ from tpcheck.kernel.rules import lookup
 from tpcheck.lang import ast
 from tpcheck.latex.document import claim_tex, relation_tex
 from tpcheck.latex.expressions import to_latex
+from tpcheck.report import verdict_phrase
 
 _HTML_COLOUR = {
-    Verdict.PROVED: "#1a7f37", Verdict.VERIFIED: "#1a7f37", Verdict.CORROBORATED: "#9a6700",
-    Verdict.UNDECIDED: "#8250df", Verdict.REFUTED: "#cf222e",
+    Verdict.PROVED: "#1a7f37", Verdict.VERIFIED: "#1a7f37", Verdict.PARTIAL: "#9a6700",
+    Verdict.CORROBORATED: "#9a6700", Verdict.UNDECIDED: "#8250df", Verdict.DISPUTED: "#cf222e",
+    Verdict.REFUTED: "#cf222e",
 }
 
 
@@ -31,7 +33,7 @@ class TheoremView:
     def _repr_latex_(self) -> str:
         t, r = self.tree, self.result
         assert t.claim is not None and t.chain is not None
-        rows = [rf"&\textbf{{{_math_text(t.name)}}}:\ \text{{{r.verdict.value}}} \\",
+        rows = [rf"&\textbf{{{_math_text(t.name)}}}:\ \text{{{_math_text(verdict_phrase(r))}}} \\",
                 rf"&{claim_tex(t.claim)} \\[4pt]", rf"&{to_latex(t.chain.start)}"]
         for link, step in zip(t.chain.links, r.steps, strict=False):
             rule = lookup(link.rule.name)
@@ -57,7 +59,7 @@ def theorem_html(r: TheoremResult) -> str:
         f"<td>{html.escape(s.detail)}</td></tr>"
         for s in r.steps)
     return (f"<div><b><code>{html.escape(r.name)}</code></b> "
-            f"<span style='color:{colour}'><b>{r.verdict.value}</b></span> "
+            f"<span style='color:{colour}'><b>{html.escape(verdict_phrase(r))}</b></span> "
             f"<i>{html.escape(r.statement)}</i>"
             f"<table><tr><th>line</th><th>rule</th><th>verdict</th><th>detail</th></tr>{rows}"
             "</table></div>")

@@ -4,7 +4,7 @@ Registered through the ``pytest11`` entry point, so ``pytest proofs/`` checks th
 failing theorem shows its failing steps as ``tpcheck check`` does (file:line, rule, reason,
 counterexample, witnesses). Options: ``--tpcheck-require`` (the weakest verdict that passes;
 default corroborated), ``--tpcheck-mc-scale`` (multiplies every Monte-Carlo sample size),
-``--tpcheck-budget`` (seconds per rule), ``--tpcheck-no-witnesses``. Theorems whose Monte-Carlo
+``--tpcheck-budget`` (CPU seconds per rule), ``--tpcheck-no-witnesses``. Theorems whose Monte-Carlo
 settings ask for many samples carry the ``tpcheck_slow`` marker (deselect with
 ``-m "not tpcheck_slow"``).
 """
@@ -21,12 +21,12 @@ SLOW_SAMPLES = 200_000
 def pytest_addoption(parser: Any) -> None:
     group = parser.getgroup("tpcheck")
     group.addoption("--tpcheck-require", default="corroborated",
-                    choices=["proved", "verified", "corroborated"],
+                    choices=["proved", "verified", "partial", "corroborated"],
                     help="weakest theorem verdict that passes (default: corroborated)")
     group.addoption("--tpcheck-mc-scale", type=float, default=1.0,
                     help="multiply every Monte-Carlo sample size by this factor")
-    group.addoption("--tpcheck-budget", type=float, default=10.0,
-                    help="time budget of one rule verifier, in seconds")
+    group.addoption("--tpcheck-budget", type=float, default=60.0,
+                    help="CPU-time budget of one rule verifier, in seconds (default 60)")
     group.addoption("--tpcheck-no-witnesses", action="store_true",
                     help="skip the mpmath and Monte-Carlo witnesses")
 
@@ -76,7 +76,7 @@ class TheoremItem(pytest.Item):
         if self.error is not None:
             raise TheoremFailure(self.error)
         from tpcheck.kernel import Options, Verdict
-        from tpcheck.report import _step_text
+        from tpcheck.report import _step_text, verdict_phrase
 
         cfg = self.config
         options = Options(budget=cfg.getoption("--tpcheck-budget"),
@@ -94,7 +94,9 @@ class TheoremItem(pytest.Item):
                 lines.extend(_step_text(str(self.path), s))
         if result.disagreements or not result.verdict.passes or \
                 result.verdict.strength < required.strength:
-            head = f"{self.theorem}: {result.verdict.value} (required: {required.value})"
+            head = f"{self.theorem}: {verdict_phrase(result)} (required: {required.value})"
+            if result.note:
+                head += f"\n{result.note}"
             raise TheoremFailure("\n".join([head, *lines]))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:

@@ -11,9 +11,39 @@ from tpcheck.kernel import StepResult, TheoremResult, Verdict
 EXIT_OK, EXIT_REFUTED, EXIT_ERROR, EXIT_UNDECIDED, EXIT_DISAGREEMENT = 0, 1, 2, 3, 4
 
 _COLOURS = {
-    Verdict.PROVED: "\033[32m", Verdict.VERIFIED: "\033[32m", Verdict.CORROBORATED: "\033[33m",
-    Verdict.UNDECIDED: "\033[35m", Verdict.REFUTED: "\033[31m",
+    Verdict.PROVED: "\033[32m", Verdict.VERIFIED: "\033[32m", Verdict.PARTIAL: "\033[33m",
+    Verdict.CORROBORATED: "\033[33m", Verdict.UNDECIDED: "\033[35m",
+    Verdict.DISPUTED: "\033[31m", Verdict.REFUTED: "\033[31m",
 }
+
+
+def _bounds(lo: int | None, hi: int | None) -> str:
+    if hi is None:
+        return f">= {lo}" if lo is not None else "in Z"
+    return f"in {lo}..{hi}"
+
+
+def domain_phrase(t: TheoremResult) -> str:
+    """The claim's declared parameters: ``for all k >= 0``, ``for k in 0..6``."""
+    if not t.domain:
+        return ""
+    parts = [f"{k} {_bounds(lo, hi)}" for k, (lo, hi) in t.domain.items()]
+    universal = any(hi is None for _, hi in t.domain.values())
+    return ("for all " if universal else "for ") + ", ".join(parts)
+
+
+def verdict_phrase(t: TheoremResult) -> str:
+    """The verdict with what it speaks of: ``PROVED for all k >= 0``, ``VERIFIED on k in 0..6``,
+    ``PARTIAL: checked on k in 0..0 only (claimed for all k >= 0)``."""
+    checked = ", ".join(f"{k} in {lo}..{hi}" for k, (lo, hi) in (t.range or {}).items())
+    declared = domain_phrase(t)
+    if t.verdict is Verdict.PARTIAL:
+        return f"PARTIAL: checked on {checked} only" + (f" (claimed {declared})" if declared else "")
+    if t.verdict is Verdict.VERIFIED:
+        return f"VERIFIED on {checked}"
+    if t.verdict is Verdict.PROVED and declared:
+        return f"PROVED {declared}"
+    return t.verdict.value
 _RESET = "\033[0m"
 
 
@@ -127,10 +157,11 @@ class Report:
         for f in self.files:
             out.append(f.path)
             for t in f.theorems:
-                extra = ""
-                if t.range:
-                    extra = " on " + ", ".join(f"{k} in {lo}..{hi}" for k, (lo, hi) in t.range.items())
-                out.append(f"  {t.name:<{width}}  {paint(t.verdict, t.verdict.value)}{extra}")
+                phrase = verdict_phrase(t)
+                head, rest = phrase[: len(t.verdict.value)], phrase[len(t.verdict.value):]
+                out.append(f"  {t.name:<{width}}  {paint(t.verdict, head)}{rest}")
+                if t.note:
+                    out.append(f"    {t.note}")
                 for s in t.steps:
                     if s.verdict in (Verdict.PROVED, Verdict.VERIFIED) and not s.disagreement:
                         continue
@@ -153,7 +184,8 @@ class Report:
 
 
 def _step_text(path: str, s: StepResult) -> list[str]:
-    lines = [f"{path}:{s.line}: {s.verdict.value} by {s.rule}: {s.detail}"]
+    judged = f" (the rule judged it {s.judged.value})" if s.judged else ""
+    lines = [f"{path}:{s.line}: {s.verdict.value}{judged} by {s.rule}: {s.detail}"]
     if s.counterexample:
         lines.append(f"  counterexample: {json.dumps(s.counterexample, default=str)}")
     for e in s.evidence:
@@ -172,6 +204,8 @@ def _theorem_json(t: TheoremResult) -> dict[str, Any]:
         "line": t.line,
         "verdict": t.verdict.value,
         "range": t.range,
+        "domain": t.domain,
+        "note": t.note,
         "cites": t.cites,
         "seed": t.seed,
         "steps": [
@@ -181,6 +215,7 @@ def _theorem_json(t: TheoremResult) -> dict[str, Any]:
                 "relation": s.relation,
                 "source": s.source,
                 "verdict": s.verdict.value,
+                "judged": s.judged.value if s.judged else None,
                 "detail": s.detail,
                 "range": s.range,
                 "counterexample": s.counterexample,

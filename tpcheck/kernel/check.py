@@ -19,15 +19,20 @@ from tpcheck.errors import Position, ProofStructureError
 from tpcheck.kernel.bounded import run_bounded
 from tpcheck.kernel.proof import Context, Goal, Step, Theorem
 from tpcheck.kernel.rules import lookup
-from tpcheck.kernel.verdict import Evidence, Judgement, Verdict, weakest
+from tpcheck.kernel.verdict import KERNEL_ONLY, Evidence, Judgement, Verdict, weakest
+
+#: CPU seconds of one rule verifier and of one witness: generous, since a budget guards
+#: against hangs and must never decide a verdict on a normal machine.
+DEFAULT_BUDGET = 60.0
+DEFAULT_WITNESS_BUDGET = 120.0
 
 Witness = Callable[[Goal, Context, Judgement, dict[str, Any], int], list[Evidence]]
 
 
 @dataclass
 class Options:
-    budget: float | None = 10.0  # seconds per rule verifier; None runs in-process, unbounded
-    witness_budget: float | None = 60.0
+    budget: float | None = DEFAULT_BUDGET  # CPU seconds per rule verifier; None: in-process
+    witness_budget: float | None = DEFAULT_WITNESS_BUDGET
     witnesses: bool = True
     montecarlo_scale: float = 1.0
 
@@ -45,6 +50,7 @@ class StepResult:
     counterexample: dict[str, Any] | None = None
     evidence: list[Evidence] = field(default_factory=list)
     disagreement: str | None = None
+    judged: Verdict | None = None  # the rule's own verdict, where the kernel changed it
 
 
 @dataclass
@@ -57,6 +63,8 @@ class TheoremResult:
     range: dict[str, list[int]] | None
     cites: list[str]
     seed: int
+    domain: dict[str, list[int | None]] = field(default_factory=dict)  # declared: [lo, hi or None]
+    note: str = ""  # why the kernel weakened the verdict, where it did
 
     @property
     def disagreements(self) -> list[str]:
@@ -138,8 +146,11 @@ def _validated(j: Any, rule_name: str) -> Judgement:
     """A rule's judgement, after checking it has the shape its verdict requires."""
     if not isinstance(j, Judgement) or not isinstance(j.verdict, Verdict):
         return Judgement.undecided(f"{rule_name}: verifier returned no judgement")
-    if j.verdict is Verdict.VERIFIED and not j.range:
-        return Judgement.undecided(f"{rule_name}: VERIFIED without a stated range")
+    if j.verdict in KERNEL_ONLY:
+        return Judgement.undecided(f"{rule_name}: a rule cannot judge a step {j.verdict.value}")
+    if j.verdict is Verdict.VERIFIED and not _well_formed_range(j.range):
+        return Judgement.undecided(
+            f"{rule_name}: VERIFIED without a stated, non-empty range ({j.range})")
     if j.verdict is Verdict.REFUTED and not j.counterexample:
         return Judgement.undecided(f"{rule_name}: REFUTED without a counterexample")
     if j.verdict is Verdict.CORROBORATED and not any(
@@ -147,6 +158,16 @@ def _validated(j: Any, rule_name: str) -> Judgement:
     ):
         return Judgement.undecided(f"{rule_name}: CORROBORATED without numeric evidence")
     return j
+
+
+def _well_formed_range(r: Any) -> bool:
+    """``{"k": [lo, hi]}`` with integers lo <= hi for every variable, and at least one."""
+    if not isinstance(r, dict) or not r:
+        return False
+    return all(
+        isinstance(v, list | tuple) and len(v) == 2
+        and all(isinstance(b, int) and not isinstance(b, bool) for b in v) and v[0] <= v[1]
+        for v in r.values())
 
 
 def check_step(
@@ -192,6 +213,7 @@ def check_step(
             f"{against[0].kind} witness contradicts the {judgement.verdict.value} judgement of "
             f"rule {rule.name}: {against[0].detail}"
         )
+        result.judged, result.verdict = judgement.verdict, Verdict.DISPUTED
     return result
 
 
@@ -206,20 +228,86 @@ def intersect_ranges(ranges: list[dict[str, list[int]]]) -> dict[str, list[int]]
     return out or None
 
 
+def declared_domain(theorem: Theorem) -> dict[str, list[int | None]]:
+    """The integer parameters of the claim and their declared bounds (``hi`` None: unbounded)."""
+    return {p.symbol.name: [p.lo, p.hi] for p in theorem.context.parameters}
+
+
+def _domain_of(var: str, theorem: Theorem) -> tuple[int | None, int | None]:
+    """Declared bounds of ``var``: a parameter's, else what an integer symbol's domain implies,
+    else unbounded (a range over a name the claim does not bound never covers it)."""
+    for p in theorem.context.parameters:
+        if p.symbol.name == var:
+            return p.lo, p.hi
+    sym = theorem.context.symbols.get(var)
+    if sym is not None and sym.is_integer:
+        return theorem.context.space.integer_range(sym)
+    return None, None
+
+
+def _render(r: dict[str, list[int]]) -> str:
+    return ", ".join(f"{k} in {lo}..{hi}" for k, (lo, hi) in r.items())
+
+
+def judge_range(step: StepResult, theorem: Theorem) -> None:
+    """A VERIFIED step speaks of the claim only where its range covers the declared domain of
+    every variable it ranges over; otherwise it is PARTIAL (exact on part of the domain)."""
+    if step.verdict is not Verdict.VERIFIED or not step.range:
+        return
+    short = []
+    for var, (lo, hi) in step.range.items():
+        dlo, dhi = _domain_of(var, theorem)
+        if dlo is None or dhi is None or lo > dlo or hi < dhi:
+            short.append(f"{var} in {dlo}..{dhi}" if dhi is not None
+                         else f"{var} >= {dlo}" if dlo is not None else f"every integer {var}")
+    if short:
+        step.judged, step.verdict = step.verdict, Verdict.PARTIAL
+        step.detail = (f"{step.detail} [checked on {_render(step.range)} only; the claim is "
+                       f"declared for {', '.join(short)}]")
+
+
+def _checked_range(
+    steps: list[StepResult], theorem: Theorem
+) -> tuple[dict[str, list[int]] | None, str]:
+    """The instances every finitely checked step covers, inside the declared domain; an empty
+    one is reported with the reason."""
+    ranges = [s.range for s in steps if s.verdict in (Verdict.VERIFIED, Verdict.PARTIAL) and s.range]
+    common = intersect_ranges(ranges)
+    if common is None:
+        return None, ""
+    for var, (lo, hi) in common.items():
+        dlo, dhi = _domain_of(var, theorem)
+        common[var] = [lo if dlo is None else max(lo, dlo), hi if dhi is None else min(hi, dhi)]
+    empty = [v for v, (lo, hi) in common.items() if lo > hi]
+    if empty:
+        return None, (f"no instance of {', '.join(empty)} is checked by every step and lies in "
+                      f"the declared domain (the steps check {'; '.join(map(_render, ranges))})")
+    return common, ""
+
+
 def check_theorem(
     theorem: Theorem, options: Options, witnesses: list[Witness]
 ) -> TheoremResult:
-    """Check every step of ``theorem``; raises ProofStructureError if the chain is misshapen."""
+    """Check every step of ``theorem``; raises ProofStructureError if the chain is misshapen.
+
+    The verdict speaks of the claim as declared: VERIFIED only when the finitely checked steps
+    cover every instance of the declared range; PARTIAL (with the instances checked) when they
+    cover part of it; UNDECIDED when no instance is covered by every such step.
+    """
     compose_relations(theorem)
     seed = theorem_seed(theorem)
     settings = dict(theorem.crosschecks)
     settings["montecarlo_scale"] = options.montecarlo_scale
     steps = [check_step(s, theorem.context, options, witnesses, seed, settings)
              for s in theorem.steps]
+    for s in steps:
+        judge_range(s, theorem)
     verdict = weakest([s.verdict for s in steps])
-    ranges = [s.range for s in steps if s.verdict is Verdict.VERIFIED and s.range]
+    checked, note = _checked_range(steps, theorem)
+    if note and verdict.passes:
+        verdict = Verdict.UNDECIDED
     return TheoremResult(
         theorem.name, theorem.statement, theorem.line, verdict, steps,
-        intersect_ranges(ranges) if verdict is Verdict.VERIFIED else None,
-        list(theorem.cites), seed,
+        checked if verdict in (Verdict.VERIFIED, Verdict.PARTIAL) else None,
+        list(theorem.cites), seed, declared_domain(theorem), note,
     )

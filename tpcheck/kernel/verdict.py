@@ -11,9 +11,11 @@ class Verdict(StrEnum):
     """How strongly a step or theorem was established (strongest first)."""
 
     PROVED = "PROVED"  # symbolically, for all values of the parameters
-    VERIFIED = "VERIFIED"  # exactly, on every instance of a stated finite range
-    CORROBORATED = "CORROBORATED"  # floating point (>= 30 digits) or Monte-Carlo only
+    VERIFIED = "VERIFIED"  # exactly, on every instance of the claim's declared finite range
+    PARTIAL = "PARTIAL"  # exactly, but on part of the claim's declared domain only
+    CORROBORATED = "CORROBORATED"  # floating point (>= 15 digits seen) or Monte-Carlo only
     UNDECIDED = "UNDECIDED"  # the rule did not apply or ran out of budget; never a pass
+    DISPUTED = "DISPUTED"  # a witness contradicts the rule's judgement; never a pass
     REFUTED = "REFUTED"  # a counterexample was found
 
     @property
@@ -22,16 +24,21 @@ class Verdict(StrEnum):
 
     @property
     def passes(self) -> bool:
-        return self in (Verdict.PROVED, Verdict.VERIFIED, Verdict.CORROBORATED)
+        return self in (Verdict.PROVED, Verdict.VERIFIED, Verdict.PARTIAL, Verdict.CORROBORATED)
 
 
 _STRENGTH = {
-    Verdict.PROVED: 4,
-    Verdict.VERIFIED: 3,
-    Verdict.CORROBORATED: 2,
-    Verdict.UNDECIDED: 1,
+    Verdict.PROVED: 6,
+    Verdict.VERIFIED: 5,
+    Verdict.PARTIAL: 4,
+    Verdict.CORROBORATED: 3,
+    Verdict.UNDECIDED: 2,
+    Verdict.DISPUTED: 1,
     Verdict.REFUTED: 0,
 }
+
+#: Verdicts only the kernel gives; a rule's verifier never returns them.
+KERNEL_ONLY = frozenset({Verdict.PARTIAL, Verdict.DISPUTED})
 
 
 def weakest(verdicts: list[Verdict]) -> Verdict:

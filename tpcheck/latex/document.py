@@ -149,9 +149,23 @@ def verdict_tag(step: StepResult) -> str:
             e = mc[0]
             parts.append(rf"Monte-Carlo $z = {e.data['z']:.2f}$ ({e.data['samples']} samples)")
         return r"\weak{corroborated} " + "; ".join(parts)
+    if v is Verdict.PARTIAL:
+        rng = ", ".join(rf"${name(k)} = {lo}, \dots, {hi}$" for k, (lo, hi) in (step.range or {}).items())
+        return rf"\weak{{checked}} for {rng} only"
     if v is Verdict.REFUTED:
         return r"\failed{refuted}"
+    if v is Verdict.DISPUTED:
+        return r"\failed{disputed}"
     return r"\failed{undecided}"
+
+
+def _ranges_tex(r: dict[str, list[int]]) -> str:
+    return ", ".join(rf"${name(k)} = {lo}, \dots, {hi}$" for k, (lo, hi) in r.items())
+
+
+def _domain_tex(domain: dict[str, list[int | None]]) -> str:
+    return ", ".join(rf"${name(k)} \ge {lo}$" if hi is None else rf"${name(k)} = {lo}, \dots, {hi}$"
+                     for k, (lo, hi) in domain.items())
 
 
 def rule_phrase(rule_name: str) -> str:
@@ -182,10 +196,14 @@ def render_theorem(t: ast.Theorem, result: TheoremResult | None, cites: Citation
         rows.append(rf"  &{rel} {to_latex(link.expr)} && \text{{{rule_phrase(link.rule.name)}; {tag}}}")
     lines.append(" \\\\\n".join(rows))
     lines.append(r"\end{align*}")
-    problems = [s for s in steps if s.verdict in (Verdict.REFUTED, Verdict.UNDECIDED)]
+    problems = [s for s in steps if s.verdict in (Verdict.REFUTED, Verdict.UNDECIDED,
+                                                   Verdict.DISPUTED, Verdict.PARTIAL)]
     for s in problems:
-        kind = r"\failed{refuted}" if s.verdict is Verdict.REFUTED else r"\failed{undecided}"
+        kind = (r"\weak{partial}" if s.verdict is Verdict.PARTIAL
+                else rf"\failed{{{s.verdict.value.lower()}}}")
         detail = text(s.detail)
+        if s.disagreement:
+            detail += "; " + text(s.disagreement)
         lines.append(rf"\par\noindent Step at line {s.line} is {kind}: {detail}.")
         if s.counterexample:
             pairs = ", ".join(
@@ -198,10 +216,14 @@ def render_theorem(t: ast.Theorem, result: TheoremResult | None, cites: Citation
         macro = r"\verdict" if result.verdict.passes else r"\failed"
         where = ""
         if result.range:
-            where = " for " + ", ".join(rf"${name(k)} = {lo}, \dots, {hi}$"
-                                        for k, (lo, hi) in result.range.items())
+            where = " for " + _ranges_tex(result.range)
+            if result.verdict is Verdict.PARTIAL:
+                where += " only, while the claim is stated for " + _domain_tex(result.domain)
+        elif result.verdict is Verdict.PROVED and result.domain:
+            where = " for " + _domain_tex(result.domain)
+        note = f" {text(result.note)}." if result.note else ""
         lines.append(rf"\par\noindent\emph{{Verdict:}} {macro}{{{overall}}}{where}"
-                     rf" (the weakest of its steps; evidence in Appendix~\ref{{ev:{label(t.name)}}}).")
+                     rf" (the weakest of its steps; evidence in Appendix~\ref{{ev:{label(t.name)}}}).{note}")
     lines.append(r"\end{proof}")
     return "\n".join(lines)
 
@@ -258,7 +280,7 @@ def render_document(files: list[tuple[str, str, ast.ProofFile, Any]], cites: Cit
         for r in report.theorems if report is not None else []:
             where = ""
             if r.range:
-                where = " (" + ", ".join(rf"${name(k)} \le {hi}$" for k, (_, hi) in r.range.items()) + ")"
+                where = " (" + _ranges_tex(r.range) + (" only" if r.verdict is Verdict.PARTIAL else "") + ")"
             summary.append(rf"\hyperref[thm:{label(r.name)}]{{\texttt{{{text(r.name)}}}}} & "
                            rf"{r.verdict.value}{where} & \texttt{{{text(path)}}} \\")
     summary.append(r"\end{tabular}\end{center}")

@@ -1,0 +1,228 @@
+"""A verdict means exactly what it says: ranges speak of the claim's declared domain, a
+contradicted step is DISPUTED, budgets count CPU time."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.conftest import run
+from tpcheck import check_text
+from tpcheck.kernel import REGISTRY, Judgement, Options, Verdict, rule
+from tpcheck.kernel.bounded import run_bounded
+from tpcheck.report import EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNDECIDED, Report, verdict_phrase
+
+
+@pytest.fixture
+def fake_rule():
+    names = []
+
+    def make(name, judgement, relations=("=",)):
+        def verifier(goal, args, ctx):
+            """A rule for tests only."""
+            return judgement
+
+        rule(name, relations=relations, human=name)(verifier)
+        names.append(name)
+
+    yield make
+    for n in names:
+        REGISTRY.pop(n, None)
+
+
+def report_of(text: str, require: str | None = None, **options) -> Report:
+    report = Report("test", [run(text, **options)],
+                    require=Verdict(require.upper()) if require else None)
+    return report
+
+
+FALSE_FOR_ALL_K = """
+theorem odd_double_factorial
+  "A false claim that holds at k = 0."
+  for all k >= 0
+  let Z ~ Normal(0, 1)
+  claim E[Z^(2k)] = (2k+1)!!
+proof
+  E[Z^(2k)]
+    = (2k-1)!!   by gaussian_moment
+    = (2k+1)!!   by eval(k in 0..0)
+qed
+"""
+
+
+def test_a_for_all_claim_checked_on_one_instance_is_partial_not_verified():
+    report = report_of(FALSE_FOR_ALL_K, witnesses=False)
+    t = report.theorems[0]
+    assert t.verdict is Verdict.PARTIAL
+    assert t.range == {"k": [0, 0]} and t.domain == {"k": [0, None]}
+    assert verdict_phrase(t) == "PARTIAL: checked on k in 0..0 only (claimed for all k >= 0)"
+    assert t.steps[1].verdict is Verdict.PARTIAL and t.steps[1].judged is Verdict.VERIFIED
+    assert "PARTIAL: checked on k in 0..0 only" in report.to_text()
+    data = json.loads(report.to_json())["files"][0]["theorems"][0]
+    assert data["verdict"] == "PARTIAL" and data["domain"] == {"k": [0, None]}
+    assert data["steps"][1]["judged"] == "VERIFIED"
+
+
+def test_partial_fails_require_verified_and_passes_require_partial():
+    assert report_of(FALSE_FOR_ALL_K, "verified", witnesses=False).exit_code == EXIT_UNDECIDED
+    assert report_of(FALSE_FOR_ALL_K, "partial", witnesses=False).exit_code == EXIT_OK
+
+
+def test_steps_checked_on_disjoint_ranges_leave_the_theorem_undecided():
+    text = """
+theorem disjoint
+  "k^2 = 1, false; the two steps are checked on different instances."
+  for all k >= 0
+  claim k^2 = 1
+proof
+  k^2
+    = k   by eval(k in 0..0)
+    = 1   by eval(k in 1..1)
+qed
+"""
+    t = report_of(text, witnesses=False).theorems[0]
+    assert t.verdict is Verdict.UNDECIDED and t.range is None
+    assert "no instance of k is checked by every step" in t.note
+
+
+def test_a_declared_range_must_be_covered():
+    text = """
+theorem declared
+  "2^k = 2^k on k = 0..6, checked at 0 only."
+  k in 0..6
+  claim 2^k = 2^k
+proof
+  2^k
+    = 2^k  by eval(k in 0..0)
+qed
+"""
+    t = report_of(text, witnesses=False).theorems[0]
+    assert t.verdict is Verdict.PARTIAL and t.range == {"k": [0, 0]}
+    assert "claimed for k in 0..6" in verdict_phrase(t)
+
+
+def test_a_range_outside_the_declared_one_checks_nothing():
+    text = """
+theorem elsewhere
+  "checked at k = 10, declared on 1..3."
+  k in 1..3
+  claim 2^k = 2^k
+proof
+  2^k
+    = 2^k  by eval(k in 10..10)
+qed
+"""
+    t = report_of(text, witnesses=False).theorems[0]
+    assert t.verdict is Verdict.UNDECIDED
+
+
+def test_the_declared_range_checked_whole_is_verified_on_it():
+    text = """
+theorem whole
+  "2^k = 2^k on k = 0..6."
+  k in 0..6
+  claim 2^k + 0 = 2^k
+proof
+  2^k + 0
+    = 2^k  by eval(k in 0..9)
+qed
+"""
+    t = report_of(text, witnesses=False).theorems[0]
+    assert t.verdict is Verdict.VERIFIED and t.range == {"k": [0, 6]}
+    assert verdict_phrase(t) == "VERIFIED on k in 0..6"
+
+
+def test_a_range_over_an_integer_symbol_is_partial():
+    text = """
+theorem symbol
+  "n^2 >= n for positive integers n, checked on 1..5 only."
+  let n : positive integer
+  claim n*n = n^2
+proof
+  n*n
+    = n^2  by eval(n in 1..5)
+qed
+"""
+    t = report_of(text, witnesses=False).theorems[0]
+    assert t.verdict is Verdict.PARTIAL
+
+
+def test_proved_with_a_universal_parameter_says_so():
+    text = FALSE_FOR_ALL_K.replace("(2k+1)!!", "(2k-1)!!").replace(
+        "    = (2k-1)!!   by eval(k in 0..0)\n", "")
+    report = report_of(text, witnesses=False)
+    t = report.theorems[0]
+    assert t.verdict is Verdict.PROVED
+    assert "PROVED for all k >= 0" in report.to_text()
+
+
+def test_a_rule_cannot_return_the_kernel_verdicts(fake_rule):
+    fake_rule("sneaky", Judgement(Verdict.PARTIAL, "half", range={"x": [0, 1]}))
+    fake_rule("empty", Judgement(Verdict.VERIFIED, "none", range={"k": [1, 0]}))
+    fake_rule("liar", Judgement(Verdict.DISPUTED, "?"))
+    head = 'theorem t\n "s"\n for all k >= 0\n claim k = k\nproof\n k\n = k by '
+    for name in ("sneaky", "empty", "liar"):
+        step = run(head + name + "\nqed\n", witnesses=False).theorems[0].steps[0]
+        assert step.verdict is Verdict.UNDECIDED, name
+
+
+CONTRADICTED = ('theorem t\n "s"\n let x : real\n claim x + 1 = x + 2\nproof\n x + 1\n'
+                ' = x + 2 by unsound\nqed\n')
+
+
+def test_a_contradicted_step_is_disputed_everywhere(fake_rule):
+    fake_rule("unsound", Judgement(Verdict.PROVED, "always yes"))
+    report = report_of(CONTRADICTED)
+    t = report.theorems[0]
+    step = t.steps[0]
+    assert step.verdict is Verdict.DISPUTED and step.judged is Verdict.PROVED
+    assert t.verdict is Verdict.DISPUTED and not t.verdict.passes
+    assert report.exit_code == EXIT_DISAGREEMENT
+    data = json.loads(report.to_json())["files"][0]["theorems"][0]
+    assert data["verdict"] == "DISPUTED" and data["steps"][0]["verdict"] == "DISPUTED"
+    assert "PROVED" not in report.to_text().split("\n")[1]
+
+
+def test_a_contradicted_step_is_disputed_in_latex(fake_rule, tmp_path):
+    from tpcheck.latex.build import build_latex
+
+    fake_rule("unsound", Judgement(Verdict.PROVED, "always yes"))
+    p = tmp_path / "x.tp"
+    p.write_text(CONTRADICTED)
+    tex, _, _ = build_latex([str(p)], Options(), bibs=[])
+    assert r"\failed{disputed}" in tex and r"\verdict{proved}" not in tex
+
+
+def test_the_budget_is_cpu_time_not_wall_time():
+    # Sleeping uses no CPU: a wall-clock budget would stop it, a CPU budget does not.
+    out = run_bounded(time.sleep, (2.0,), seconds=1)
+    assert out.ok, out.reason
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def test_a_verifier_that_spins_runs_out_of_cpu_time():
+    start = time.monotonic()
+    out = run_bounded(_spin, (), seconds=1)
+    assert not out.ok and "CPU-time budget" in out.reason
+    assert time.monotonic() - start < 30
+
+
+def test_rules_that_spin_are_undecided_with_the_cpu_budget_named(fake_rule):
+    def spin(goal, args, ctx):
+        """Never returns."""
+        _spin()
+
+    rule("spin", human="spin")(spin)
+    try:
+        text = 'theorem t\n "s"\n let x : real\n claim x = x\nproof\n x\n = x by spin\nqed\n'
+        report = check_text(text, "<test>", Options(budget=1, witnesses=False))
+    finally:
+        REGISTRY.pop("spin")
+    step = report.theorems[0].steps[0]
+    assert step.verdict is Verdict.UNDECIDED and "CPU-time budget of 1 s" in step.detail
