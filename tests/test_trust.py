@@ -226,3 +226,182 @@ def test_rules_that_spin_are_undecided_with_the_cpu_budget_named(fake_rule):
         REGISTRY.pop("spin")
     step = report.theorems[0].steps[0]
     assert step.verdict is Verdict.UNDECIDED and "CPU-time budget of 1 s" in step.detail
+
+
+# ---- approximate claims, and the floor under floating-point agreement ----
+
+def one_step(claim_rhs: str, step: str, lhs: str = "E[Z^6]", crosscheck: str = "",
+             decl: str = "let Z ~ Normal(0, 1)") -> str:
+    return (f'theorem t\n "s"\n {decl}\n claim {lhs} {claim_rhs}\nproof\n {lhs}\n'
+            f"   {step}\nqed\n{crosscheck}")
+
+
+@pytest.mark.parametrize("claim, step, lhs, crosscheck", [
+    ("= 16", "= 16 by numeric", "E[Z^6]", "crosscheck mpmath digits 3"),
+    ("= 0.3291", "= 0.3291 by numeric", "1/pi", "crosscheck mpmath digits 2"),
+    ("= 3.1416", "= 3.1416 by numeric", "pi", ""),
+])
+def test_a_file_cannot_lower_the_digits_floor(claim, step, lhs, crosscheck):
+    t = run(one_step(claim, step, lhs, crosscheck), witnesses=False).theorems[0]
+    assert t.verdict is Verdict.REFUTED
+
+
+def test_numeric_reports_the_digits_it_saw():
+    t = run(one_step("= 15", "= 15 by numeric"), witnesses=False).theorems[0]
+    assert t.verdict is Verdict.CORROBORATED
+    ev = t.steps[0].evidence[0]
+    assert ev.data["digits"] >= 30 and "significant digits" in t.steps[0].detail
+
+
+def test_numeric_judges_a_tolerance():
+    ok = run(one_step("~= 3.1416 within 1e-4", "~= 3.1416 within 1e-4 by numeric", "pi"),
+             witnesses=False).theorems[0]
+    assert ok.verdict is Verdict.CORROBORATED
+    bad = run(one_step("~= 3.1416 within 1e-6", "~= 3.1416 within 1e-6 by numeric", "pi"),
+              witnesses=False).theorems[0]
+    assert bad.verdict is Verdict.REFUTED
+
+
+def test_tolerances_add_up_along_the_chain():
+    text = ('theorem t\n "s"\n claim pi ~= 3.14 within 1/500\nproof\n pi\n'
+            ' ~= 3.1416 within 1/10000 by numeric\n ~= 3.14 within 1/625 by numeric\nqed\n')
+    report = run(text, witnesses=False)
+    assert not report.errors and report.theorems[0].verdict is Verdict.CORROBORATED
+    over = text.replace("within 1/500", "within 1/1000")
+    assert "tolerances add up to 17/10000" in run(over).errors[0]
+
+
+def test_an_approximate_chain_never_proves_an_exact_claim():
+    text = ('theorem t\n "s"\n claim pi = 3.1416\nproof\n pi\n'
+            ' ~= 3.1416 within 1e-4 by numeric\nqed\n')
+    assert "establish '~='" in run(text).errors[0]
+
+
+def test_no_approximation_before_a_limit():
+    text = ('theorem t\n "s"\n let n : positive integer\n claim 1/n -> 0 within 1e-3 as n -> oo\n'
+            'proof\n 1/n\n ~= 1/n + 1e-4 within 1e-3 by numeric\n -> 0 as n -> oo by limit\nqed\n')
+    assert "a limit of an approximation need not exist" in run(text).errors[0]
+
+
+def test_a_tolerance_must_be_a_positive_rational():
+    text = one_step("~= 3 within -1", "~= 3 within -1 by numeric", "pi")
+    assert "positive rational" in run(text).errors[0]
+    assert "needs its tolerance" in run(one_step("~= 3", "~= 3 by numeric", "pi")).errors[0]
+
+
+def test_an_exact_rule_may_justify_an_approximate_step_but_not_refute_it():
+    good = ('theorem t\n "s"\n let x : real\n claim x + x ~= 2x within 1e-9\nproof\n x + x\n'
+            ' ~= 2x within 1e-9 by algebra\nqed\n')
+    assert run(good, witnesses=False).theorems[0].verdict is Verdict.PROVED
+    near = good.replace("2x", "2x + 1e-12")
+    step = run(near, witnesses=False).theorems[0].steps[0]
+    assert step.verdict is Verdict.UNDECIDED and "does not judge the tolerance" in step.detail
+
+
+def test_scientific_notation_is_exact():
+    from sympy import Rational
+
+    from tpcheck.lang.elaborate import _rational
+
+    assert _rational("1e-19") == Rational(1, 10**19)
+    assert _rational("2.5E+3") == 2500
+
+
+# ---- numbers proved by ball arithmetic ----
+
+@pytest.mark.parametrize("claim, verdict", [
+    ("= 3.1416", Verdict.REFUTED),
+    ("~= 3.1416 within 1e-4", Verdict.PROVED),
+    ("~= 3.1416 within 1e-6", Verdict.REFUTED),
+    ("~= 3.14159265358979323846 within 1e-20", Verdict.PROVED),
+])
+def test_enclosure_decides_numbers(claim, verdict):
+    text = one_step(claim, claim + " by enclosure", "pi", decl="let x : real")
+    assert run(text, witnesses=False).theorems[0].verdict is verdict
+
+
+def test_enclosure_proves_a_gaussian_integral_and_refutes_a_wrong_digit():
+    text = """
+theorem t
+  "s"
+  let Z ~ Normal(0, 1)
+  claim E[Z * tanh(Z)] ~= 0.6057055096021588255835402 within 1e-25
+proof
+  E[Z * tanh(Z)]
+    = E[1 - tanh(Z)^2]                           by stein
+    ~= 0.6057055096021588255835402 within 1e-25  by enclosure
+qed
+"""
+    t = run(text, witnesses=False).theorems[0]
+    assert t.verdict is Verdict.PROVED
+    assert "arb" in t.rests_on["algorithms"]
+    wrong = text.replace("0.6057055096021588255835402", "0.6057055096021588255835412")
+    assert run(wrong, witnesses=False).theorems[0].verdict is Verdict.REFUTED
+
+
+def test_enclosure_refuses_symbols():
+    text = one_step("~= 1 within 1e-3", "~= 1 within 1e-3 by enclosure", "x", decl="let x : real")
+    step = run(text, witnesses=False).theorems[0].steps[0]
+    assert step.verdict is Verdict.UNDECIDED and "not constants" in step.detail
+
+
+# ---- what a verdict rests on ----
+
+def test_each_theorem_names_what_it_rests_on():
+    text = """
+theorem gauss
+  "s"
+  for all k >= 0
+  let Z ~ Normal(0, 1)
+  claim E[Z^(2k)] = (2k)!/(2^k * k!)
+proof
+  E[Z^(2k)]
+    = (2k - 1)!!          by gaussian_moment
+    = (2k)!/(2^k * k!)    by definition(doublefactorial)
+qed
+
+theorem interest
+  "s"
+  let n : positive integer
+  claim (1 + 1/n)^n -> exp(1) as n -> oo
+proof
+  (1 + 1/n)^n
+    -> exp(1) as n -> oo    by limit
+qed
+"""
+    report = report_of(text, witnesses=False)
+    gauss, interest = report.theorems
+    assert gauss.rests_on["rules"] == ["gaussian_moment", "definition"]
+    assert {"gaussian-closed-forms", "canonical-form"} <= set(
+        gauss.rests_on["algorithms"])
+    assert interest.rests_on["rules"] == ["limit"]
+    data = json.loads(report.to_json())["files"][0]["theorems"][0]
+    assert data["rests_on"] == gauss.rests_on
+
+
+def test_trust_command_prints_the_base(tmp_path, capsys):
+    from tpcheck.cli import main
+
+    p = tmp_path / "x.tp"
+    p.write_text(one_step("~= 3.1416 within 1e-4", "~= 3.1416 within 1e-4 by enclosure", "pi",
+                          decl="let x : real"))
+    assert main(["trust", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "rules: enclosure" in out and "rests on: arb" in out
+    assert "arb: Arb ball arithmetic" in out and "kernel:" in out
+
+
+def test_the_design_doc_lists_the_trusted_base(root):
+    from tpcheck.trusted import CATALOGUE, FOUNDATION
+
+    text = (root / "docs" / "design.md").read_text()
+    section = text.split("## The trusted base", 1)[1].split("\n## ", 1)[0]
+    for key in [*FOUNDATION, *CATALOGUE]:
+        assert f"`{key}`" in section, key
+
+
+def test_only_catalogued_names_can_be_recorded():
+    from tpcheck.trusted import rests_on
+
+    with pytest.raises(KeyError):
+        rests_on("my-own-oracle")

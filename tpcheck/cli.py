@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="multiply every Monte-Carlo sample size by F")
     c.add_argument("--color", choices=["auto", "always", "never"], default="auto")
     sub.add_parser("rules", help="list the rules with their documentation")
+    tr = sub.add_parser(
+        "trust", help="what each theorem's verdict rests on",
+        description="Check the files (without witnesses) and print, per theorem, the rules and "
+                    "the algorithms its passing steps trusted, then the trusted base they use.")
+    tr.add_argument("paths", nargs="+", metavar="PATH")
+    tr.add_argument("--json", action="store_true", help="print JSON instead of text")
     tex = sub.add_parser(
         "latex", help="write checked proofs as LaTeX (and PDF)",
         description="Check the files and write a LaTeX document of their theorems: each step with "
@@ -87,6 +93,25 @@ def _rules_text() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _trust(args: argparse.Namespace) -> int:
+    import json
+
+    from tpcheck.report import trust_text
+
+    try:
+        report = check(args.paths, Options(witnesses=False))
+    except TpcheckError as exc:
+        print(f"tpcheck: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        data = {f.path: {t.name: {"verdict": t.verdict.value, **t.rests_on} for t in f.theorems}
+                for f in report.files}
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(trust_text(report))
+    return report.exit_code
+
+
 def _latex(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -118,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "latex":
         return _latex(args)
+    if args.command == "trust":
+        return _trust(args)
     if args.command == "simulate":
         from tpcheck.simulate import main_simulate
 

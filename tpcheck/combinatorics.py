@@ -9,6 +9,8 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from math import factorial, prod
 
+from tpcheck.trusted import rests_on
+
 
 def perfect_matchings(points: Sequence[int]) -> Iterator[list[tuple[int, int]]]:
     """All pairings of ``points`` (an even number of them); there are (m - 1)!! of them."""
@@ -55,11 +57,13 @@ def set_partitions(points: Sequence[int], min_block: int = 1) -> Iterator[list[l
 
 def double_factorial(m: int) -> int:
     """m!! = m (m - 2) (m - 4) ... (1 or 2); (-1)!! = 0!! = 1."""
+    rests_on("pairings")
     return prod(range(m, 0, -2)) if m > 0 else 1
 
 
 def catalan_number(m: int) -> int:
     """C_m = binomial(2m, m) / (m + 1)."""
+    rests_on("pairings")
     return factorial(2 * m) // (factorial(m) * factorial(m + 1))
 
 
@@ -77,6 +81,7 @@ def integer_partitions(k: int, min_part: int = 1, max_part: int | None = None) -
 def set_partitions_of_type(blocks: Sequence[int]) -> int:
     """Number of set partitions of {1..sum(blocks)} with these block sizes:
     k! / (prod_i b_i! * prod_j mult_j!)."""
+    rests_on("pairings")
     k = sum(blocks)
     mult: dict[int, int] = {}
     for b in blocks:
@@ -84,10 +89,15 @@ def set_partitions_of_type(blocks: Sequence[int]) -> int:
     return factorial(k) // (prod(factorial(b) for b in blocks) * prod(factorial(m) for m in mult.values()))
 
 
-@cache
 def count_set_partitions(k: int, min_block: int = 1) -> int:
     """Set partitions of k points with blocks of size >= min_block (Bell numbers for 1,
     OEIS A000296 for 2)."""
+    rests_on("pairings")
+    return _count_set_partitions(k, min_block)
+
+
+@cache
+def _count_set_partitions(k: int, min_block: int) -> int:
     return sum(set_partitions_of_type(p) for p in integer_partitions(k, min_block))
 
 
@@ -137,12 +147,14 @@ def noncrossing_partitions(points: Sequence[int]) -> Iterator[list[list[int]]]:
 
 def count_noncrossing_pairings(m: int) -> int:
     """Non-crossing pairings of m points: C_{m/2} for even m, 0 for odd m."""
+    rests_on("pairings")
     return catalan_number(m // 2) if m % 2 == 0 else 0
 
 
 def narayana_number(k: int, j: int) -> int:
     """N(k, j) = binomial(k, j) binomial(k, j - 1) / k: non-crossing partitions of k points
     with j blocks."""
+    rests_on("pairings")
     from math import comb
 
     if k == 0:
@@ -177,6 +189,7 @@ def gamma_pi_cycles(pairing: Sequence[tuple[int, int]], m: int) -> int:
 
 def genus(pairing: Sequence[tuple[int, int]], m: int) -> int:
     """Genus of the surface glued from an m-gon by the pairing: (m/2 + 1 - #cycles(gamma pi))/2."""
+    rests_on("pairings")
     c = gamma_pi_cycles(pairing, m)
     g2 = m // 2 + 1 - c
     assert g2 % 2 == 0 and g2 >= 0
@@ -187,6 +200,7 @@ def harer_zagier(k: int) -> list[int]:
     """epsilon_g(k) for g = 0, 1, ...: gluings of a 2k-gon into a genus-g surface, from the
     Harer-Zagier recursion on T_k(n) = E tr M^{2k} = sum_g epsilon_g(k) n^{k+1-2g}:
     (k+2) T_{k+1} = (4k+2) n T_k + k (4k^2 - 1) T_{k-1}, T_0 = n, T_1 = n^2."""
+    rests_on("pairings")
     coeffs = harer_zagier_polynomials(k)[k]
     return [coeffs.get(k + 1 - 2 * g, 0) for g in range(k // 2 + 1)]
 

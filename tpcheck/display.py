@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from tpcheck.kernel import TheoremResult, Verdict
 from tpcheck.kernel.rules import lookup
 from tpcheck.lang import ast
-from tpcheck.latex.document import claim_tex, relation_tex
+from tpcheck.latex.document import claim_tex, relation_tex, within_tex
 from tpcheck.latex.expressions import to_latex
 from tpcheck.report import verdict_phrase
 
@@ -40,7 +40,8 @@ class TheoremView:
             phrase = rule.latex if rule is not None else f"by {link.rule.name}"
             colour = "" if step.verdict.passes else r"\color{red}"
             rows.append(rf"\\ &{relation_tex(link.rel, link.limit_var)} {to_latex(link.expr)}"
-                        rf" &&{colour}\text{{{_math_text(phrase)}: {step.verdict.value}}}")
+                        + within_tex(link.tolerance)
+                        + rf" &&{colour}\text{{{_math_text(phrase)}: {step.verdict.value}}}")
         return "$$\\begin{aligned}" + "\n".join(rows) + "\\end{aligned}$$"
 
     def _repr_html_(self) -> str:

@@ -30,6 +30,7 @@ import sympy
 from sympy.polys.constructor import construct_domain
 
 from tpcheck.combinatorics import partial_matchings, perfect_matchings
+from tpcheck.trusted import rests_on
 
 # ---- exact moments -----------------------------------------------------------------------
 
@@ -43,6 +44,7 @@ def isserlis_moment(
     exponents: Sequence[int], cov: Any, mean: Sequence[Any] | None = None
 ) -> sympy.Expr:
     """E[prod_i X_i^{a_i}] for X ~ N(mean, cov), exactly (entries may be symbolic)."""
+    rests_on("isserlis")
     c = _as_matrix(cov)
     d = len(exponents)
     mu = [sympy.Integer(0)] * d if mean is None else [sympy.Integer(m) if isinstance(m, int) else m
@@ -272,6 +274,7 @@ def isserlis_moment_mc(
 def relu_kernel(q1: sympy.Expr, q2: sympy.Expr, c: sympy.Expr) -> sympy.Expr:
     """E[relu(u) relu(v)] = sqrt(q1 q2)/(2 pi) (sin t + (pi - t) cos t), t = arccos(rho)
     (Cho & Saul 2009, arc-cosine kernel of degree 1)."""
+    rests_on("gaussian-closed-forms")
     rho = c / sympy.sqrt(q1 * q2)
     t = sympy.acos(rho)
     return sympy.sqrt(q1 * q2) / (2 * sympy.pi) * (sympy.sin(t) + (sympy.pi - t) * sympy.cos(t))
@@ -279,21 +282,25 @@ def relu_kernel(q1: sympy.Expr, q2: sympy.Expr, c: sympy.Expr) -> sympy.Expr:
 
 def step_kernel(q1: sympy.Expr, q2: sympy.Expr, c: sympy.Expr) -> sympy.Expr:
     """E[step(u) step(v)] = (pi - arccos(rho)) / (2 pi) (arc-cosine kernel of degree 0)."""
+    rests_on("gaussian-closed-forms")
     return (sympy.pi - sympy.acos(c / sympy.sqrt(q1 * q2))) / (2 * sympy.pi)
 
 
 def erf_kernel(q1: sympy.Expr, q2: sympy.Expr, c: sympy.Expr) -> sympy.Expr:
     """E[erf(u) erf(v)] = (2/pi) arcsin(2c / sqrt((1 + 2 q1)(1 + 2 q2))) (Williams 1997)."""
+    rests_on("gaussian-closed-forms")
     return 2 / sympy.pi * sympy.asin(2 * c / sympy.sqrt((1 + 2 * q1) * (1 + 2 * q2)))
 
 
 def erf_derivative_kernel(q1: sympy.Expr, q2: sympy.Expr, c: sympy.Expr) -> sympy.Expr:
     """E[erf'(u) erf'(v)] = (4/pi) ((1 + 2 q1)(1 + 2 q2) - 4 c^2)^(-1/2)."""
+    rests_on("gaussian-closed-forms")
     return 4 / sympy.pi / sympy.sqrt((1 + 2 * q1) * (1 + 2 * q2) - 4 * c**2)
 
 
 def gaussian_mgf(t: sympy.Expr, variance: sympy.Expr | int = 1) -> sympy.Expr:
     """E[exp(t Z)] = exp(variance t^2 / 2) for Z ~ N(0, variance)."""
+    rests_on("gaussian-closed-forms")
     return sympy.exp(variance * t**2 / 2)
 
 

@@ -1,23 +1,35 @@
 """Where a theorem's symbols live, and how to draw exact instances from there.
 
 An :class:`InstanceSpace` knows each symbol's domain (from its sympy assumptions), the bounds
-of integer parameters (``for all k >= 2``, ``k in 0..12``) and the theorem's assumptions; it
-draws exact rational instances (for counterexample search and for witnesses) that respect all
-three.
+of integer parameters (``for all k >= 2``, ``k in 0..12``), the theorem's assumptions and its
+laws; it draws exact rational instances (for counterexample search and for witnesses) that
+respect all four: at an instance every law must be a law (:func:`law_conditions`: variances
+>= 0, covariance matrices positive semidefinite, probabilities in [0, 1], moment sequences
+with positive semidefinite Hankel matrices, matrix sizes positive integers), decided in exact
+arithmetic.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass, field, replace
+from itertools import combinations
+from typing import Any
 
 import mpmath
 import sympy
 
+from tpcheck import laws as laws_module
 from tpcheck.errors import EvaluationError
 from tpcheck.numeric import evaluate
 
 Relation = tuple[sympy.Expr, str, sympy.Expr]
+# What a law needs of its parameters: ("psd", rows): a symmetric positive semidefinite matrix;
+# (">=", e) or (">", e): a sign; ("size", e): a positive integer.
+Condition = tuple[str, Any]
+SHRINK_RETRIES = 4
+MAX_HANKEL_ORDER = 3  # moments up to order 6 enter the Hankel condition: 15 principal minors
 
 _OPS = {
     "=": lambda a, b: a == b,
@@ -32,6 +44,7 @@ _OPS = {
 class InstanceSpace:
     bounds: dict[sympy.Symbol, tuple[int | None, int | None]] = field(default_factory=dict)
     assumptions: tuple[Relation, ...] = ()
+    laws: tuple[Any, ...] = ()  # the theorem's laws (tpcheck.laws), repeats allowed
 
     def integer_range(self, s: sympy.Symbol) -> tuple[int | None, int | None]:
         """Integer bounds of ``s``: declared ones, else what its domain implies."""
@@ -70,8 +83,21 @@ class InstanceSpace:
             value = -value
         return value
 
+    def laws_hold(self, instance: dict[sympy.Symbol, sympy.Expr]) -> bool:
+        """Whether every law is a law at this instance, decided exactly; a condition on
+        symbols the instance leaves free does not constrain it, and one whose truth cannot be
+        decided exactly rejects the instance."""
+        for law in dict.fromkeys(self.laws):
+            for condition in law_conditions(law):
+                if condition_holds(condition, instance) is False:
+                    return False
+        return True
+
     def satisfies(self, instance: dict[sympy.Symbol, sympy.Expr]) -> bool:
-        """Whether an instance meets every assumption (decided exactly, else at 40 digits)."""
+        """Whether an instance meets every assumption (decided exactly, else at 40 digits) and
+        makes every law a law (:meth:`laws_hold`, exactly)."""
+        if not self.laws_hold(instance):
+            return False
         for lhs, op, rhs in self.assumptions:
             a, b = lhs.subs(instance), rhs.subs(instance)
             if a.free_symbols or b.free_symbols:
@@ -92,14 +118,22 @@ class InstanceSpace:
     def sample(
         self, symbols: list[sympy.Symbol], count: int, rng: random.Random, tries: int = 50
     ) -> list[dict[sympy.Symbol, sympy.Expr]]:
-        """Up to ``count`` distinct instances of ``symbols`` satisfying the assumptions."""
+        """Up to ``count`` distinct instances of ``symbols`` satisfying the assumptions and the
+        laws. A draw that makes a law fail is retried with its signed real symbols halved (up
+        to ``SHRINK_RETRIES`` times): correlations drawn too large for a covariance matrix
+        shrink into it."""
         symbols = sorted(symbols, key=lambda s: s.name)
+        signed = [s for s in symbols if not (s.is_integer or s.is_nonnegative)]
         out: list[dict[sympy.Symbol, sympy.Expr]] = []
         seen: set[tuple] = set()
         for _ in range(count * tries):
             if len(out) >= count:
                 break
             inst = {s: self.candidates(s, rng) for s in symbols}
+            for _ in range(SHRINK_RETRIES if signed else 0):
+                if self.laws_hold(inst):
+                    break
+                inst = {**inst, **{s: inst[s] / 2 for s in signed}}
             key = tuple(inst[s] for s in symbols)
             if key in seen:
                 continue
@@ -107,3 +141,117 @@ class InstanceSpace:
             if self.satisfies(inst):
                 out.append(inst)
         return out
+
+
+# ---- the validity conditions of the laws --------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def law_conditions(law: Any) -> tuple[Condition, ...]:
+    """What the parameters of ``law`` must satisfy for it to be a law: a Normal variance >= 0;
+    0 <= p <= 1 for a two-point law; a < b for a uniform law; a Gaussian vector's (or initial
+    vectors') covariance symmetric positive semidefinite; a Tensor Programs matrix's variances
+    >= 0; for a law known by its moments (iid family, Wigner or Wishart entries) the Hankel
+    matrix (m_{i+j}) positive semidefinite (Hamburger); matrix sizes positive integers."""
+    out: list[Condition] = []
+    if isinstance(law, laws_module.Normal):
+        out.append((">=", law.variance))
+    elif isinstance(law, laws_module.TwoPoint):
+        out += [(">=", law.p), (">=", 1 - law.p)]
+    elif isinstance(law, laws_module.Uniform):
+        out.append((">", law.b - law.a))
+    elif isinstance(law, laws_module.GaussianComponent):
+        out.append(("psd", law.vector.cov))
+    elif isinstance(law, laws_module.GaussianVector | laws_module.InitialVectors):
+        out.append(("psd", law.cov))
+    elif isinstance(law, laws_module.GaussianMatrix):
+        out += [(">=", law.variance), (">=", law.transpose_variance)]
+    elif isinstance(law, laws_module.IIDFamily):
+        out += [*(law_conditions(law.law) if law.law is not None else ()),
+                *_hankel(law.moment, [j for j, _ in law.moments])]
+    elif isinstance(law, laws_module.MatrixEnsemble):
+        out += [("size", law.n), *((("size", law.columns),) if law.columns is not None else ()),
+                *(law_conditions(law.law) if law.law is not None else ()),
+                *_hankel(law.entry_moment, [j for j, _ in law.moments])]
+    return tuple(out)
+
+
+def _hankel(moment: Any, declared: list[int]) -> list[Condition]:
+    """The Hankel matrix (m_{i+j})_{i,j <= K} of a moment sequence, K = half the highest
+    declared order, at most ``MAX_HANKEL_ORDER``; ``None`` marks a moment nobody gave (only
+    fully known principal submatrices are checked)."""
+    top = min(max(declared, default=0) // 2, MAX_HANKEL_ORDER)
+    if top < 1:
+        return []
+    return [("psd", tuple(tuple(moment(i + j) for j in range(top + 1)) for i in range(top + 1)))]
+
+
+def _sign(value: sympy.Expr) -> int | None:
+    """The sign of a number: exact for rationals (every drawn instance of a law with rational
+    parameters), else by sympy's assumption system (structural facts such as pi/2 > 0, and
+    evaluation with a precision check); None when undecided."""
+    if value.is_Rational:
+        return (value.p > 0) - (value.p < 0)
+    if value.is_zero:
+        return 0
+    if value.is_extended_positive:
+        return 1
+    if value.is_extended_negative:
+        return -1
+    return None
+
+
+def condition_holds(condition: Condition, instance: dict[sympy.Symbol, sympy.Expr]) -> bool | None:
+    """True or False when the condition is decided at ``instance``; None when the instance
+    leaves it free (a symbol of it keeps no value). An undecidable sign counts as False."""
+    kind, what = condition
+    entries = [x for r in what for x in r if x is not None] if kind == "psd" else [what]
+    free = set().union(*[x.free_symbols for x in entries])
+    return _condition_holds_at(condition, tuple(sorted(
+        ((s, instance[s]) for s in free if s in instance), key=lambda kv: kv[0].name)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _condition_holds_at(condition: Condition, values: tuple) -> bool | None:
+    kind, what = condition
+    instance = dict(values)
+    if kind == "psd":
+        return _psd_holds(what, instance)
+    value = sympy.expand(what.xreplace(instance))
+    if value.free_symbols:
+        return None
+    if kind == "size":
+        return bool(value.is_Integer and value >= 1)
+    sign = _sign(value)
+    if sign is None:
+        return False
+    return sign >= 0 if kind == ">=" else sign > 0
+
+
+def _psd_holds(rows: tuple, instance: dict[sympy.Symbol, sympy.Expr]) -> bool | None:
+    """Whether a symmetric matrix is positive semidefinite: every principal minor whose entries
+    the instance fixes is >= 0 (Sylvester's criterion for semidefinite matrices needs all
+    principal minors, not only the leading ones), and fixed mirror entries agree."""
+    d = len(rows)
+    m = [[None if x is None else sympy.expand(x.xreplace(instance)) for x in r] for r in rows]
+
+    def fixed(x: sympy.Expr | None) -> bool:
+        return x is not None and not x.free_symbols
+
+    decided = None
+    for i in range(d):
+        for j in range(i):
+            if fixed(m[i][j]) and fixed(m[j][i]):
+                if sympy.expand(m[i][j] - m[j][i]) != 0:
+                    return False
+                decided = True
+    for size in range(1, d + 1):
+        for idx in combinations(range(d), size):
+            if not all(fixed(m[i][j]) for i in idx for j in idx):
+                continue
+            minor = sympy.Matrix([[m[i][j] for j in idx] for i in idx]).det(method="bareiss")
+            sign = _sign(sympy.expand(minor))
+            if sign is None or sign < 0:
+                return False
+            decided = True
+    return decided

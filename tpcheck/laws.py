@@ -7,8 +7,9 @@ witness can instantiate a family declared only by its moments with a concrete la
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 import mpmath
@@ -372,3 +373,113 @@ class InitialVectors:
         d = len(self.names)
         cov = np.array(params[1 : 1 + d * d], dtype=float).reshape(d, d)
         return bool(np.linalg.eigvalsh(cov).min() >= -1e-12)
+
+
+MAX_SYMBOLIC_PSD = 6  # principal minors of a d x d symbolic matrix: 2^d - 1 determinants
+
+
+def provably_nonnegative(expr: sympy.Expr, slacks: Sequence[sympy.Expr] = ()) -> bool | None:
+    """True if expr >= 0 follows from the symbols' domains and ``slacks`` (expressions known to
+    be >= 0: the theorem's assumptions moved to one side), False if expr < 0 follows from the
+    domains, None otherwise.
+
+    Sufficient conditions only: sympy's assumptions on expr, its expansion or its
+    factorisation; or expr - s or expr - s s' shown >= 0 for slacks s, s' (then
+    expr >= s >= 0). No floating point decides a symbolic sign.
+    """
+    expr = sympy.sympify(expr)
+    forms = [expr, sympy.expand(expr)]
+    if expr.free_symbols:
+        forms.append(sympy.factor(forms[1]))
+    if any(f.is_nonnegative for f in forms):
+        return True
+    if any(f.is_negative for f in forms):
+        return False
+    slacks = [sympy.sympify(s) for s in slacks]
+    bounds = [*slacks, *(a * b for a, b in combinations(slacks, 2)), *(a**2 for a in slacks)]
+    for lower in bounds:
+        rest = sympy.expand(expr - lower)
+        if rest.is_nonnegative or sympy.factor(rest).is_nonnegative:
+            return True
+    return None
+
+
+def _rational_psd(rows: list[list[sympy.Rational]]) -> bool:
+    """Exact symmetric elimination over Q: a matrix is PSD iff each pivot is >= 0, a zero pivot
+    has a zero row beside it, and the Schur complement left is PSD (Horn & Johnson 2013,
+    Thm 7.7.7)."""
+    a = [list(r) for r in rows]
+    d = len(a)
+    for k in range(d):
+        p = a[k][k]
+        if p < 0:
+            return False
+        if p == 0:
+            if any(a[k][j] != 0 for j in range(k + 1, d)):
+                return False
+            continue
+        for i in range(k + 1, d):
+            f = a[i][k] / p
+            for j in range(k + 1, d):
+                a[i][j] -= f * a[k][j]
+    return True
+
+
+def positive_semidefinite(matrix: Sequence[Sequence[Any]],
+                          slacks: Sequence[sympy.Expr] = ()) -> bool | None:
+    """Whether a symmetric matrix is positive semidefinite: True (shown), False (shown not, for
+    every admissible value of its symbols), None (not decided).
+
+    Rational entries: decided exactly by symmetric elimination over Q, never in floating
+    point. Otherwise: a symmetric matrix is PSD iff every principal minor is >= 0 (Horn &
+    Johnson 2013, Thm 7.2.5); each minor is shown >= 0 by :func:`provably_nonnegative` (from
+    the symbols' domains and the ``slacks``), and one minor shown < 0 refutes. Larger than
+    6 x 6, only the diagonal is examined for a refutation.
+    """
+    rows = [[sympy.sympify(x) for x in row] for row in matrix]
+    d = len(rows)
+    if all(x.is_Rational for row in rows for x in row):
+        return _rational_psd(rows)
+    if d > MAX_SYMBOLIC_PSD:
+        return False if any(provably_nonnegative(rows[i][i]) is False for i in range(d)) else None
+    shown: bool | None = True
+    for size in range(1, d + 1):
+        for idx in combinations(range(d), size):
+            minor = sympy.Matrix([[rows[i][j] for j in idx] for i in idx]).det(method="berkowitz")
+            sign = provably_nonnegative(minor, slacks)
+            if sign is False:
+                return False
+            if sign is None:
+                shown = None
+    return shown
+
+
+MAX_HANKEL_INDEX = 8  # moment matrices (E[X^(i+j)])_{i, j in I} for I within 0..8
+
+
+def moment_contradiction(moments: Mapping[int, Any]) -> str | None:
+    """Why no law has these raw moments E[X^j] = moments[j], or None if none was found.
+
+    For any index set I, (E[X^(i+j)])_{i,j in I} = E[v v^T] with v = (X^i)_{i in I} is positive
+    semidefinite (the Hamburger moment condition), so each of its principal minors is >= 0:
+    E[X^(2i)] >= 0, E[X^2] >= E[X]^2, E[X^4] >= E[X^2]^2, ... Every I all of whose entries are
+    declared is examined; a minor that is negative (exactly, for numbers; provably, from the
+    symbols' domains, for symbolic entries of a matrix up to 3 x 3) is a contradiction.
+    """
+    known = {0: sympy.Integer(1), **{j: sympy.sympify(v) for j, v in moments.items()}}
+    top = min(max(known) // 2, MAX_HANKEL_INDEX)
+    for size in range(1, top + 2):
+        for idx in combinations(range(top + 1), size):
+            if any(i + j not in known for i in idx for j in idx):
+                continue
+            block = [[known[i + j] for j in idx] for i in idx]
+            numeric = all(x.is_Rational for row in block for x in row)
+            if not numeric and size > 3:
+                continue
+            minor = sympy.Matrix(block).det(method="berkowitz")
+            if (minor < 0) if numeric else provably_nonnegative(minor) is False:
+                rendered = str([[str(x) for x in row] for row in block]).replace("'", "")
+                powers = ", ".join(str(i) for i in idx)
+                return (f"the moment matrix (E[X^(i+j)]) for i, j in {{{powers}}}, {rendered}, "
+                        "is not positive semidefinite")
+    return None

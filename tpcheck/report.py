@@ -206,6 +206,7 @@ def _theorem_json(t: TheoremResult) -> dict[str, Any]:
         "range": t.range,
         "domain": t.domain,
         "note": t.note,
+        "rests_on": t.rests_on,
         "cites": t.cites,
         "seed": t.seed,
         "steps": [
@@ -216,6 +217,7 @@ def _theorem_json(t: TheoremResult) -> dict[str, Any]:
                 "source": s.source,
                 "verdict": s.verdict.value,
                 "judged": s.judged.value if s.judged else None,
+                "rests_on": s.rests_on,
                 "detail": s.detail,
                 "range": s.range,
                 "counterexample": s.counterexample,
@@ -225,3 +227,28 @@ def _theorem_json(t: TheoremResult) -> dict[str, Any]:
             for s in t.steps
         ],
     }
+
+
+def trust_text(report: Report) -> str:
+    """Per theorem, the rules and algorithms its passing steps trusted (like Lean's
+    ``#print axioms``), then the trusted base those come from."""
+    from tpcheck.trusted import CATALOGUE, FOUNDATION
+
+    out: list[str] = []
+    used: list[str] = []
+    for f in report.files:
+        out.append(f.path)
+        for t in f.theorems:
+            r = t.rests_on
+            used.extend(r["algorithms"])
+            out.append(f"  {t.name}  {verdict_phrase(t)}")
+            out.append(f"    rules: {', '.join(r['rules']) or '(none)'}")
+            out.append(f"    rests on: {', '.join(r['algorithms']) or '(the foundation only)'}")
+        for e in f.errors + f.internal_errors:
+            out.append("  " + e.splitlines()[0])
+    out.append("")
+    out.append("Every step rests on:")
+    out.extend(f"  {k}: {v}" for k, v in FOUNDATION.items())
+    out.append("These verdicts also rest on:")
+    out.extend(f"  {k}: {CATALOGUE[k]}" for k in CATALOGUE if k in used)
+    return "\n".join(out) + "\n"

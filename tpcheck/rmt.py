@@ -74,7 +74,10 @@ def _classes(k: int, identify: list[tuple[int, int]]) -> int:
 
 def goe_trace_moment(k: int, n: sympy.Expr) -> sympy.Expr:
     """E tr M^k for GOE(n) by Wick: sum over pairings of the k steps and, for each pair, the
-    two terms of E[M_ab M_cd] = d_ac d_bd + d_ad d_bc, of n^{#free index classes}."""
+    two terms of E[M_ab M_cd] = d_ac d_bd + d_ad d_bc, of n^{#free index classes}
+    (tr M^0 = tr I = n)."""
+    if k == 0:
+        return n
     if k % 2:
         return sympy.Integer(0)
     total = sympy.Integer(0)
@@ -113,7 +116,9 @@ def wigner_trace_moment(k: int, n: sympy.Expr, offdiag: Moment, diag: Moment) ->
     """E tr X^k for a Wigner matrix by closed walks i_1 -> i_2 -> ... -> i_k -> i_1 grouped by
     shape (which positions share an index): a shape with t distinct indices occurs (n)_t times
     and contributes prod over distinct edges of E[X_e^{multiplicity}] (m_j off the diagonal,
-    d_j on it)."""
+    d_j on it); tr X^0 = tr I = n."""
+    if k == 0:
+        return n
     total = sympy.Integer(0)
     for walk in restricted_growth_strings(k):
         edges: dict[tuple[int, int], int] = {}
@@ -141,7 +146,10 @@ def gaussian_moment_of(variance: int) -> Moment:
 def wishart_trace_moment(k: int, p: sympy.Expr, N: sympy.Expr, moment: Moment) -> sympy.Expr:
     """E tr (X X^T)^k for X p x N with iid entries (moments ``moment``), by bipartite closed
     walks i_1 -> j_1 -> i_2 -> j_2 -> ... -> i_1 grouped by the shapes of the row and column
-    indices: (p)_{rows} (N)_{columns} prod over distinct entries of E[X_e^{multiplicity}]."""
+    indices: (p)_{rows} (N)_{columns} prod over distinct entries of E[X_e^{multiplicity}];
+    tr (X X^T)^0 = tr I = p."""
+    if k == 0:
+        return p
     total = sympy.Integer(0)
     for rows in restricted_growth_strings(k):
         for cols in restricted_growth_strings(k):
@@ -165,7 +173,10 @@ def semicircle_moment(k: int) -> int:
 
 
 def marchenko_pastur_moment(k: int, lam: sympy.Expr) -> sympy.Expr:
-    """lim (1/p) E tr S^k = sum_{j=1}^k N(k, j) lambda^(j-1) (Narayana polynomial)."""
+    """lim (1/p) E tr S^k = sum_{j=1}^k N(k, j) lambda^(j-1) (Narayana polynomial) for k >= 1,
+    and 1 for k = 0 (the law has total mass 1)."""
+    if k == 0:
+        return sympy.Integer(1)
     return sympy.Add(*[narayana_number(k, j) * lam ** (j - 1) for j in range(1, k + 1)])
 
 

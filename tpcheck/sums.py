@@ -27,6 +27,7 @@ from tpcheck.combinatorics import (
     set_partitions_of_type,
 )
 from tpcheck.laws import Law
+from tpcheck.trusted import rests_on
 
 MomentFn = Callable[[int], sympy.Expr]
 
@@ -45,6 +46,7 @@ def sum_moment(
 ) -> sympy.Expr:
     """E[(X_1 + ... + X_n)^k] exactly, as a polynomial in n and the moments (with
     ``min_block=2``: the same sum without the partitions that have singleton blocks)."""
+    rests_on("iid-sums")
     total = sympy.Integer(0)
     for blocks in integer_partitions(k, min_block):
         factors = []

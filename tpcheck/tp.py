@@ -19,8 +19,12 @@ is a sympy expression in the base Gaussians (ZInit and Zhat symbols), so derivat
 
 Master Theorem: (1/n) sum_alpha psi(h^1_alpha, ..., h^k_alpha) -> E psi(Z^{h^1}, ..., Z^{h^k}). The
 expectation is exact (Isserlis) for polynomial psi and programs, exact in closed form for
-relu/step/erf pairs (arc-cosine and erf kernels), and to a requested precision by mpmath
-otherwise (``numeric`` in the result says which).
+relu/step/erf pairs (arc-cosine and erf kernels) and for any polynomial in relu, step and
+delta of affine forms (Gaussian integration by parts, conditioning, and orthant probabilities
+of up to three centred directions or the normal distribution function of one), and to a
+requested precision by mpmath otherwise
+(``numeric`` in the result says which). step is sympy's Heaviside(u, 1/2); its value at 0
+never matters for a non-degenerate u, and a step of a degenerate direction is refused.
 """
 
 from __future__ import annotations
@@ -186,17 +190,22 @@ class ZLaw:
         symbols = [s for s in self.base if s in term.free_symbols]
         if not symbols:
             return term
+        if term.has(sympy.DiracDelta):
+            return self._condition_on_delta(term, symbols)
         if term.is_polynomial(*symbols):
             mean = [self.mean.get(s, sympy.Integer(0)) for s in symbols]
             return polynomial_expectation(term, symbols, self.covariance_matrix(symbols), mean)
         exact = self._closed_form(term, symbols)
         if exact is not None:
             return exact
+        if _piecewise_linear(term, symbols):
+            return self._expect_piecewise_linear(term, symbols)
         self.numeric_used = True
         return self._numeric(term, symbols)
 
-    def _forms(self, term: sympy.Expr, symbols: list[sympy.Symbol]) -> dict | None:
-        """Group the factors of a product by the linear form they depend on (at most two)."""
+    def _forms(self, term: sympy.Expr, symbols: list[sympy.Symbol]) -> dict | str:
+        """Group the factors of a product by the affine form of the Gaussians they depend on
+        (at most two); a string says why the product does not split that way."""
         groups: dict[sympy.Expr, list[sympy.Expr]] = {}
         const = sympy.Integer(1)
         for f in sympy.Mul.make_args(term):
@@ -204,28 +213,30 @@ class ZLaw:
                 const *= f
                 continue
             base = f.base if f.is_Pow and f.exp.is_Integer and f.exp > 0 else f
-            arg = base.args[0] if isinstance(base, sympy.Function) and len(base.args) == 1 else base
-            if not arg.is_polynomial(*symbols) or sympy.Poly(arg, *symbols).total_degree() != 1:
-                return None
-            key = self._normalise(arg, symbols)
-            groups.setdefault(key, []).append(f)
-        if len(groups) > 2 or any(self.mean.get(s, 0) != 0 for s in symbols):
-            return None
+            arg = _argument(base) if isinstance(base, sympy.Function) else base
+            if arg is None or not _affine_form(arg, symbols):
+                return f"the factor {f} is not a function of one affine form of the Gaussians"
+            groups.setdefault(sympy.expand(arg), []).append(f)
+        if len(groups) > 2:
+            return f"{len(groups)} Gaussian directions (quadrature takes at most two)"
         return {"const": const, "groups": groups}
 
-    @staticmethod
-    def _normalise(form: sympy.Expr, symbols: list[sympy.Symbol]) -> sympy.Expr:
-        return sympy.expand(form)
-
     def _var(self, a: sympy.Expr, b: sympy.Expr, symbols: list[sympy.Symbol]) -> sympy.Expr:
+        """Cov(a, b) of two affine forms (their constant terms and the means do not enter)."""
+        zero = {s: sympy.Integer(0) for s in symbols}
+        a, b = a - a.xreplace(zero), b - b.xreplace(zero)
         return sympy.expand(polynomial_expectation(a * b, symbols, self.covariance_matrix(symbols)))
+
+    def _mean(self, form: sympy.Expr) -> sympy.Expr:
+        """E[form] of an affine form of the base Gaussians."""
+        return sympy.expand(form.xreplace({s: self.mean.get(s, sympy.Integer(0)) for s in self.base}))
 
     def _closed_form(self, term: sympy.Expr, symbols: list[sympy.Symbol]) -> sympy.Expr | None:
         """phi(u) phi(v) for phi in {relu, step, erf} and linear forms u, v: the arc-cosine and
         erf kernels, exactly."""
         parts = self._forms(term, symbols)
-        if parts is None:
-            return None
+        if isinstance(parts, str) or any(self._mean(u) != 0 for u in parts["groups"]):
+            return None  # the kernels are for centred directions
         kernels = {relu: relu_kernel, sympy.Heaviside: step_kernel, sympy.erf: erf_kernel}
         if len(parts["groups"]) == 1:
             # one direction: E[phi(u)^2] = kernel(q, q, q) (rho = 1); E[phi(u)] in closed form
@@ -235,10 +246,12 @@ class ZLaw:
                 base, m = (f.base, int(f.exp)) if f.is_Pow else (f, 1)
                 flat += [base] * m
             heads = {type(f) for f in flat}
-            if len(heads) != 1 or any(f.args != (u,) for f in flat):
+            if len(heads) != 1 or any(_argument(f) != u for f in flat):
                 return None
             head = heads.pop()
             q = self._var(u, u, symbols)
+            if q == 0:  # a degenerate direction: the kernels divide by its variance
+                return None
             first = {relu: sympy.sqrt(q / (2 * sympy.pi)), sympy.Heaviside: sympy.Rational(1, 2),
                      sympy.erf: sympy.Integer(0)}
             if len(flat) == 2 and head in kernels:
@@ -258,21 +271,127 @@ class ZLaw:
         if len(fu) != 1 or len(fv) != 1 or type(fu[0]) is not type(fv[0]):
             return None
         kernel = kernels.get(type(fu[0]))
-        if kernel is None or fu[0].args[0] != u or fv[0].args[0] != v:
+        if kernel is None or _argument(fu[0]) != u or _argument(fv[0]) != v:
             return None
         q1, q2, c = self._var(u, u, symbols), self._var(v, v, symbols), self._var(u, v, symbols)
+        if q1 == 0 or q2 == 0:
+            return None
         return parts["const"] * kernel(q1, q2, c)
+
+    # ---- relu, step and delta of affine forms, exactly ------------------------------------
+
+    def _condition_on_delta(self, term: sympy.Expr, symbols: list[sympy.Symbol]) -> sympy.Expr:
+        """E[delta(u) g(Z)] = exp(-m^2 / (2 q)) / sqrt(2 pi q) E[g(Z - Cov(Z, u) u / q)] for an
+        affine form u of mean m and variance q > 0: the density of u at 0 times the expectation
+        given u = 0 (Z - Cov(Z, u) u / q is independent of u and has the conditional law).
+        Refused: a delta of a nonlinear function, a derivative or a power of a delta, and a
+        step or delta of the same direction as the delta (their product is undefined)."""
+        factors = sympy.Mul.make_args(term)
+        deltas = [f for f in factors if isinstance(f, sympy.DiracDelta)]
+        if not deltas or any(f.is_Pow and isinstance(f.base, sympy.DiracDelta) for f in factors):
+            raise ProgramError(f"no expectation for E[{term}]: a power of a delta, or a delta "
+                               "inside another function")
+        delta = deltas[0]
+        u = _argument(delta)
+        if u is None or not _affine_form(u, symbols):
+            raise ProgramError(f"no exact method for E[{term}]: {delta} is not a delta of an "
+                               "affine form of the Gaussians (or is a derivative of one)")
+        q = self._var(u, u, symbols)
+        if q == 0:
+            raise ProgramError(f"no expectation for E[{term}]: {delta} of a direction of "
+                               "variance 0")
+        rest = term / delta
+        project = {s: s - self._var(s, u, symbols) / q * u for s in symbols}
+        for f in rest.atoms(sympy.Heaviside, sympy.DiracDelta):
+            if f.free_symbols & set(symbols) and sympy.expand(f.args[0].xreplace(project)) == 0:
+                name = "step" if isinstance(f, sympy.Heaviside) else "delta"
+                raise ProgramError(f"no expectation for E[{term}]: {delta} times a {name} of the "
+                                   "same direction is undefined")
+        given = rest.xreplace(project).replace(
+            lambda e: isinstance(e, relu) and not e.free_symbols & set(symbols),
+            lambda e: sympy.Max(0, sympy.expand(e.args[0])))
+        m = self._mean(u)
+        density = sympy.exp(-m**2 / (2 * q)) / sympy.sqrt(2 * sympy.pi * q)
+        return density * self.expect(given)
+
+    def _expect_piecewise_linear(self, term: sympy.Expr, symbols: list[sympy.Symbol]) -> sympy.Expr:
+        """E[term] for a polynomial in the Gaussians and in relu, step of affine forms of them:
+        relu(u) = u step(u); every step is oriented, step(-u) = 1 - step(u), and
+        step(u)^k = step(u) (both up to the null set u = 0); Gaussian integration by parts
+        E[s f(Z)] = E[s] E[f(Z)] + sum_t Cov(s, t) E[d_t f(Z)] lowers the polynomial degree
+        (d step(u) is delta(u) du, removed by conditioning); a product of steps of k centred
+        directions is the orthant probability (:func:`orthant_probability`, k <= 3), and
+        E[step(u)] = Phi(m / sqrt(q)) = (1 + erf(m / sqrt(2 q))) / 2 for u of mean m and
+        variance q. Several steps of directions not all centred are refused (the multivariate
+        normal distribution function has no closed form)."""
+        total = sympy.Integer(0)
+        for t in sympy.Add.make_args(self._oriented(term, symbols)):
+            total += self._expect_steps(t)
+        return total
+
+    def _oriented(self, term: sympy.Expr, symbols: list[sympy.Symbol]) -> sympy.Expr:
+        """term with relu(u) = u step(u), each step written as step(u / a) or 1 - step(-u / a)
+        for the coefficient a of u's first base Gaussian, and step(u)^k = step(u), expanded."""
+        expr = _relu_as_step(term)
+        table = {}
+        for f in expr.atoms(sympy.Heaviside):
+            u = f.args[0]
+            if self._var(u, u, symbols) == 0:
+                raise ProgramError(f"no expectation for E[{term}]: a step of the direction {u} "
+                                   "of variance 0 (its value at 0 is a convention)")
+            lead = next(u.coeff(s) for s in symbols if u.has(s))
+            if lead.is_positive:
+                table[f] = sympy.Heaviside(sympy.expand(u / lead))
+            elif lead.is_negative:
+                table[f] = 1 - sympy.Heaviside(sympy.expand(u / lead))
+            else:
+                raise ProgramError(f"no exact method for E[{term}]: the sign of {lead} in "
+                                   f"step({u}) is not known")
+        expr = sympy.expand(expr.xreplace(table))
+        return expr.replace(
+            lambda e: e.is_Pow and isinstance(e.base, sympy.Heaviside) and e.exp.is_Integer
+            and e.exp > 0, lambda e: e.base)
+
+    def _expect_steps(self, t: sympy.Expr) -> sympy.Expr:
+        """E[c s_1^a_1 ... s_m^a_m step(u_1) ... step(u_k)] for distinct oriented u_i."""
+        symbols = [s for s in self.base if s in t.free_symbols]
+        if not symbols:
+            return t
+        steps = [f for f in sympy.Mul.make_args(t) if isinstance(f, sympy.Heaviside)]
+        poly = t / sympy.Mul(*steps)
+        if not steps:
+            return polynomial_expectation(t, symbols, self.covariance_matrix(symbols))
+        lowered = [s for s in symbols if poly.has(s)]
+        if lowered:  # Gaussian integration by parts on one factor s
+            s = lowered[0]
+            rest = t / s
+            return self.expect(self.mean.get(s, 0) * rest + sympy.Add(
+                *[self._var(s, r, symbols) * sympy.diff(rest, r) for r in symbols]))
+        forms = [f.args[0] for f in steps]
+        cov = [[self._var(a, b, symbols) for b in forms] for a in forms]
+        means = [self._mean(u) for u in forms]
+        if all(m == 0 for m in means):
+            return poly * orthant_probability(cov)
+        if len(forms) == 1:
+            return poly * (1 + sympy.erf(means[0] / sympy.sqrt(2 * cov[0][0]))) / 2
+        raise ProgramError(f"no closed form for E[{t}]: steps of {len(forms)} correlated "
+                           "directions not all centred (a bivariate normal distribution function)")
 
     def _numeric(self, term: sympy.Expr, symbols: list[sympy.Symbol]) -> sympy.Expr:
         parts = self._forms(term, symbols)
-        if parts is None:
-            raise ProgramError(f"no method for E[{term}]: more than two Gaussian directions")
+        if isinstance(parts, str):
+            raise ProgramError(f"no method for E[{term}]: {parts}")
         t = sympy.Symbol("t", real=True)
         acts, forms = [], []
         for form, factors in parts["groups"].items():
-            g = sympy.Mul(*[f.xreplace({form: t}) for f in factors])
+            # t is the centred form, form - m: the quadratures take centred Gaussians
+            m = self._mean(form)
+            g = sympy.Mul(*[f.xreplace({form: t + m}) for f in factors])
             if form in g.free_symbols or g.free_symbols - {t}:
                 raise ProgramError(f"cannot separate E[{term}] into functions of linear forms")
+            if m != 0 and g.has(relu, sympy.Heaviside, sympy.Abs, sympy.sign):
+                raise ProgramError(f"no method for E[{term}]: a kink of {g} away from the "
+                                   "quadrature's breakpoint 0 (a direction of nonzero mean)")
             acts.append(_activation(g, t))
             forms.append(form)
         with mpmath.workdps(self.dps + 10):
@@ -296,24 +415,102 @@ class ZLaw:
             return sympy.Float(mpmath.nstr(const * value, self.dps + 5), self.dps + 5)
 
 
+def _argument(f: sympy.Basic) -> sympy.Expr | None:
+    """u for a function f(u) of one variable. sympy's Heaviside(u, H0) carries its value at 0
+    as a second argument; DiracDelta(u, k) with k >= 1 (a derivative) has none here."""
+    if isinstance(f, sympy.Heaviside):
+        return f.args[0]
+    if isinstance(f, sympy.Function) and len(f.args) == 1:
+        return f.args[0]
+    return None
+
+
+def _affine_form(u: sympy.Expr, symbols: list[sympy.Symbol]) -> bool:
+    """Whether u = b + sum_s a_s s is a non-constant affine form of ``symbols``."""
+    if not u.free_symbols & set(symbols) or not u.is_polynomial(*symbols):
+        return False
+    return sympy.Poly(u, *symbols).total_degree() == 1
+
+
+def _piecewise_linear(term: sympy.Expr, symbols: list[sympy.Symbol]) -> bool:
+    """Whether ``term`` is a polynomial in ``symbols`` and in relu and step of affine forms of
+    them."""
+    table = {}
+    for f in term.atoms(sympy.Function):
+        if not f.free_symbols & set(symbols):
+            continue
+        if not isinstance(f, relu | sympy.Heaviside) or not _affine_form(f.args[0], symbols):
+            return False
+        table[f] = sympy.Dummy()
+    return bool(table) and bool(term.xreplace(table).is_polynomial(*symbols, *table.values()))
+
+
+def _relu_as_step(expr: sympy.Expr) -> sympy.Expr:
+    """relu(u) = u step(u) (an identity, at u = 0 too)."""
+    return expr.replace(lambda e: isinstance(e, relu), lambda e: e.args[0] * sympy.Heaviside(e.args[0]))
+
+
+def _almost_sure_form(expr: sympy.Expr) -> sympy.Expr:
+    """step(u)^k -> step(u) and relu(u)^a step(u) -> relu(u)^a: equal off the null set u = 0,
+    so with the same expectations and the same derivatives (as distributions); differentiating
+    the merged form keeps a delta from meeting a step of its own direction."""
+    expr = expr.replace(lambda e: e.is_Pow and isinstance(e.base, sympy.Heaviside)
+                        and e.exp.is_Integer and e.exp > 0, lambda e: e.base)
+
+    def drop_steps(m: sympy.Expr) -> sympy.Expr:
+        factors = sympy.Mul.make_args(m)
+        kinks = {(f.base if f.is_Pow else f).args[0] for f in factors
+                 if isinstance(f.base if f.is_Pow else f, relu)}
+        return sympy.Mul(*[f for f in factors
+                           if not (isinstance(f, sympy.Heaviside) and f.args[0] in kinks)])
+
+    return expr.replace(lambda e: e.is_Mul and e.has(relu) and e.has(sympy.Heaviside), drop_steps)
+
+
+def _evaluable(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with step(u) written as the piecewise 1 (u > 0), 0 (else), for the numeric
+    evaluators (which take sympy's Heaviside with its single argument only)."""
+    return expr.replace(lambda e: isinstance(e, sympy.Heaviside),
+                        lambda e: sympy.Piecewise((1, e.args[0] > 0), (0, True)))
+
+
+def orthant_probability(cov: list[list[sympy.Expr]]) -> sympy.Expr:
+    """P(u_1 > 0, ..., u_k > 0) for centred jointly Gaussian u_i with covariance ``cov`` and
+    variances > 0, rho_ij = cov_ij / sqrt(cov_ii cov_jj): 1/2 (k = 1),
+    1/2 - arccos(rho_12) / (2 pi) (k = 2, Sheppard 1899),
+    1/2 - (arccos rho_12 + arccos rho_13 + arccos rho_23) / (4 pi) (k = 3: the area of a
+    spherical triangle; equivalently 1/8 + sum arcsin(rho_ij) / (4 pi)). No closed form for
+    k >= 4."""
+    k = len(cov)
+    if not 1 <= k <= 3:
+        raise ProgramError(f"no closed form for the orthant probability of {k} Gaussian "
+                           "directions (at most 3)")
+    if k == 1:
+        return sympy.Rational(1, 2)
+    arcs = [sympy.acos(cov[i][j] / sympy.sqrt(cov[i][i] * cov[j][j]))
+            for i in range(k) for j in range(i + 1, k)]
+    return sympy.Rational(1, 2) - sympy.Add(*arcs) / (2 * (k - 1) * sympy.pi)
+
+
 def _activation(g: sympy.Expr, t: sympy.Symbol) -> Activation:
     """The activation t -> g(t): a named one (with its Gaussian smoothing) when g is relu, step,
     erf, tanh, sin, cos or exp of t, a polynomial one when g is a polynomial, else generic."""
     named = {relu: "relu", sympy.Heaviside: "step", sympy.erf: "erf", sympy.tanh: "tanh",
              sympy.sin: "sin", sympy.cos: "cos", sympy.exp: "exp"}
-    if type(g) in named and g.args == (t,):
+    if type(g) in named and _argument(g) == t:
         return ACTIVATIONS[named[type(g)]]
     if g.is_polynomial(t):
         coeffs = sympy.Poly(g, t).all_coeffs()[::-1]
         if all(c.is_Rational for c in coeffs):
             return polynomial_activation(coeffs)
     kink = g.has(relu, sympy.Heaviside, sympy.Abs, sympy.sign)
+    g_numeric = _evaluable(g)
 
     def mp(x: Any) -> Any:
-        return evaluate(g, {t: x}, "mpmath")
+        return evaluate(g_numeric, {t: x}, "mpmath")
 
     def np_(x: np.ndarray) -> np.ndarray:
-        return evaluate(g, {t: x}, "numpy")
+        return evaluate(g_numeric, {t: x}, "numpy")
 
     return Activation(str(g), mp, np_, kink=kink)
 
@@ -369,9 +566,10 @@ def z_calculus(program: Program, drop_zdot: bool = False, dps: int = 30) -> ZLaw
                     law.cov[(zh, other)] = law.cov[(other, zh)] = c
             zdot = sympy.Integer(0)
             if not drop_zdot:
+                zx = _almost_sure_form(law.z[x])
                 for o, y, other in hats:
                     if o == (matrix, not transpose):
-                        zdot += law.z[y] * law.expect(sympy.diff(law.z[x], other))
+                        zdot += law.z[y] * law.expect(sympy.diff(zx, other))
                 zdot = mult * zdot
             hats.append((orientation, x, zh))
             law.z[ins.out] = sympy.expand(zh + zdot)
@@ -546,7 +744,7 @@ def simulate(program: Program, psi: sympy.Expr, inputs: list[str], n: int, sampl
             elif ins.kind in ("nonlin", "moment"):
                 phi, xs = ins.args
                 env = {sympy.Symbol(x): vec[x] for x in xs} | {sympy.Symbol(x, real=True): vec[x] for x in xs}
-                raw = evaluate(phi, {**scalars, **env}, "numpy")
+                raw = evaluate(_evaluable(phi), {**scalars, **env}, "numpy")
                 value = np.broadcast_to(np.asarray(raw, float), (n,))
                 if ins.kind == "moment":
                     theta = float(value.mean())
@@ -557,6 +755,6 @@ def simulate(program: Program, psi: sympy.Expr, inputs: list[str], n: int, sampl
                 m, x, transpose = ins.args
                 vec[ins.out] = (mats[m].T if transpose else mats[m]) @ vec[x]
         env = {sympy.Symbol(x): vec[x] for x in inputs} | {sympy.Symbol(x, real=True): vec[x] for x in inputs}
-        values.append(float(np.mean(evaluate(psi, {**scalars, **env}, "numpy"))))
+        values.append(float(np.mean(evaluate(_evaluable(psi), {**scalars, **env}, "numpy"))))
     arr = np.asarray(values)
     return float(arr.mean()), float(arr.std(ddof=1) / np.sqrt(samples)) if samples > 1 else 0.0

@@ -15,11 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import sympy
+
 from tpcheck.errors import Position, ProofStructureError
 from tpcheck.kernel.bounded import run_bounded
-from tpcheck.kernel.proof import Context, Goal, Step, Theorem
+from tpcheck.kernel.proof import Context, Goal, Step, Theorem, tolerance_text
 from tpcheck.kernel.rules import lookup
 from tpcheck.kernel.verdict import KERNEL_ONLY, Evidence, Judgement, Verdict, weakest
+from tpcheck.trusted import with_ledger
 
 #: CPU seconds of one rule verifier and of one witness: generous, since a budget guards
 #: against hangs and must never decide a verdict on a normal machine.
@@ -51,6 +54,7 @@ class StepResult:
     evidence: list[Evidence] = field(default_factory=list)
     disagreement: str | None = None
     judged: Verdict | None = None  # the rule's own verdict, where the kernel changed it
+    rests_on: list[str] = field(default_factory=list)  # keys of tpcheck.trusted.CATALOGUE
 
 
 @dataclass
@@ -67,6 +71,14 @@ class TheoremResult:
     note: str = ""  # why the kernel weakened the verdict, where it did
 
     @property
+    def rests_on(self) -> dict[str, list[str]]:
+        """What the passing steps trusted: their rules, and the algorithms in their ledgers."""
+        passing = [s for s in self.steps if s.verdict.passes]
+        rules = list(dict.fromkeys(s.rule for s in passing))
+        algorithms = list(dict.fromkeys(a for s in passing for a in s.rests_on))
+        return {"rules": rules, "algorithms": algorithms}
+
+    @property
     def disagreements(self) -> list[str]:
         return [s.disagreement for s in self.steps if s.disagreement]
 
@@ -76,7 +88,14 @@ _ORDER_DOWN = {">=", ">"}
 
 
 def compose_relations(theorem: Theorem) -> tuple[str, Any]:
-    """Check the chain's shape and return the relation it establishes between its ends."""
+    """Check the chain's shape and return the relation it establishes between its ends.
+
+    Tolerances add: ``a = b ~= c within s ~= d within t`` gives ``a ~= d within s + t``; a
+    limit may carry one (``-> c within t``) and be followed by ``~=`` steps, whose tolerances
+    add to it. An approximation may not come before a limit (|a_n - b_n| <= t and b_n -> L do
+    not make a_n converge) nor mix with inequalities, and an approximate chain never proves an
+    exact claim.
+    """
     claim, steps = theorem.claim, theorem.steps
     first = steps[0]
     if theorem.start != claim.lhs:
@@ -85,22 +104,35 @@ def compose_relations(theorem: Theorem) -> tuple[str, Any]:
             Position(first.line, first.col),
         )
     current, limit_var = "=", None
+    slack = sympy.Integer(0)  # the sum of the steps' tolerances
     previous = theorem.start
     for step in steps:
         pos = Position(step.line, step.col)
         g = step.goal
         if g.lhs != previous:
             raise ProofStructureError("step does not continue from the previous expression", pos)
+        if g.tolerance is not None:
+            slack += g.tolerance
+        if g.rel == "~=" and current not in ("=", "~=", "->"):
+            raise ProofStructureError("an approximation cannot follow an inequality in one chain",
+                                      pos)
+        if current == "~=" and g.rel not in ("=", "~="):
+            raise ProofStructureError(
+                "after an approximation ('~=') only '=' and '~=' steps may follow (a limit of "
+                "an approximation need not exist)", pos)
         if limit_var is not None:
-            if g.rel != "=":
+            if g.rel not in ("=", "~="):
                 raise ProofStructureError(
-                    f"after the limit in {limit_var} only '=' steps may follow", pos
+                    f"after the limit in {limit_var} only '=' and '~=' steps may follow", pos
                 )
             if limit_var in g.rhs.free_symbols:
                 raise ProofStructureError(
                     f"after the limit, expressions must not depend on {limit_var}", pos
                 )
-        if g.rel == "->":
+        if g.rel == "~=":
+            if current == "=":
+                current = "~="
+        elif g.rel == "->":
             if current != "=":
                 raise ProofStructureError("a limit cannot follow an inequality in one chain", pos)
             current, limit_var = "->", g.limit_var
@@ -120,10 +152,17 @@ def compose_relations(theorem: Theorem) -> tuple[str, Any]:
             f"the derivation ends at {previous} but the claim's right side is {claim.rhs}",
             Position(last.line, last.col),
         )
-    weaker = {"<": "<=", ">": ">="}
+    weaker = {"<": "<=", ">": ">=", "=": "~="}
     if claim.rel != current and weaker.get(current) != claim.rel:
         raise ProofStructureError(
             f"the steps establish '{current}' but the claim states '{claim.rel}'",
+            Position(last.line, last.col),
+        )
+    allowed = claim.tolerance if claim.tolerance is not None else sympy.Integer(0)
+    if slack > allowed:
+        raise ProofStructureError(
+            f"the steps' tolerances add up to {slack}, more than the claim's {allowed}"
+            + ("" if claim.tolerance is not None else " (the claim is exact)"),
             Position(last.line, last.col),
         )
     if claim.rel == "->" and claim.limit_var != limit_var:
@@ -180,17 +219,26 @@ def check_step(
     if rule is None:
         result.detail = f"unknown rule '{step.rule}'"
         return result
-    if step.goal.rel not in rule.relations:
+    goal = step.goal
+    if goal.tolerance is not None and not rule.tolerances:
+        # The rule judges the exact statement, which implies the approximate one.
+        goal = Goal(goal.lhs, "=" if goal.rel == "~=" else goal.rel, goal.rhs, goal.limit_var)
+    if goal.rel not in rule.relations:
         result.detail = (
             f"{rule.name}: justifies only {', '.join(sorted(rule.relations))} steps, "
             f"not '{step.goal.rel}'"
         )
         return result
-    outcome = run_bounded(rule.verifier, (step.goal, step.args, context), options.budget)
+    outcome = run_bounded(with_ledger, (rule.verifier, goal, step.args, context), options.budget)
     if not outcome.ok:
         judgement = Judgement.undecided(f"{rule.name}: {outcome.reason.strip()}")
     else:
-        judgement = _validated(outcome.value, rule.name)
+        judgement = _validated(outcome.value[0], rule.name)
+        result.rests_on = list(outcome.value[1])
+    if goal is not step.goal and judgement.verdict is Verdict.REFUTED:
+        judgement = Judgement.undecided(
+            f"{rule.name}: refutes the exact statement ({judgement.detail}), but does not judge "
+            f"the tolerance {tolerance_text(step.goal.tolerance)}")
     result.verdict, result.detail = judgement.verdict, judgement.detail
     result.range, result.counterexample = judgement.range, judgement.counterexample
     result.evidence = list(judgement.evidence)

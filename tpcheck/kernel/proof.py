@@ -15,12 +15,24 @@ from tpcheck.instances import InstanceSpace
 
 @dataclass(frozen=True)
 class Goal:
-    """``lhs REL rhs`` (for ``->``: lhs tends to rhs as ``limit_var`` -> oo)."""
+    """``lhs REL rhs`` (for ``->``: lhs tends to rhs as ``limit_var`` -> oo).
+
+    With a ``tolerance`` t: ``~=`` means |lhs - rhs| <= t; ``->`` means lhs has a limit L
+    with |L - rhs| <= t.
+    """
 
     lhs: sympy.Expr
     rel: str
     rhs: sympy.Expr
     limit_var: sympy.Symbol | None = None
+    tolerance: sympy.Rational | None = None
+
+
+def tolerance_text(t: sympy.Expr) -> str:
+    """A tolerance as written by people: ``1e-25`` for 10^-25, else the exact number."""
+    if t.is_Rational and t.p == 1 and t.q > 1 and str(t.q).strip("0") == "1":
+        return f"1e-{len(str(t.q)) - 1}"
+    return str(t)
 
 
 @dataclass(frozen=True)
@@ -45,7 +57,7 @@ class Context:
     @property
     def space(self) -> InstanceSpace:
         bounds = {p.symbol: (p.lo, p.hi) for p in self.parameters}
-        return InstanceSpace(bounds, tuple(self.assumptions))
+        return InstanceSpace(bounds, tuple(self.assumptions), tuple(self.laws.values()))
 
     @property
     def random_symbols(self) -> set[sympy.Symbol]:

@@ -22,6 +22,7 @@ class Rule:
     relations: frozenset[str]
     human: str  # "Wick's theorem"
     latex: str  # "by Wick's theorem"
+    tolerances: bool = False  # judges ``within`` tolerances itself (else: the exact statement)
 
     @property
     def doc(self) -> str:
@@ -36,7 +37,8 @@ REGISTRY: dict[str, Rule] = {}
 
 
 def rule(
-    name: str, *, relations: tuple[str, ...] = ("=",), human: str, latex: str | None = None
+    name: str, *, relations: tuple[str, ...] = ("=",), human: str, latex: str | None = None,
+    tolerances: bool = False,
 ) -> Callable[[Verifier], Verifier]:
     """Register ``verifier`` as rule ``name``; its docstring must give formula and reference."""
 
@@ -45,7 +47,8 @@ def rule(
             raise ValueError(f"rule {name!r} registered twice")
         if not inspect.getdoc(verifier):
             raise ValueError(f"rule {name!r} has no docstring")
-        REGISTRY[name] = Rule(name, verifier, frozenset(relations), human, latex or f"by {human}")
+        REGISTRY[name] = Rule(name, verifier, frozenset(relations), human, latex or f"by {human}",
+                              tolerances)
         return verifier
 
     return register

@@ -114,7 +114,7 @@ class Call(Node):
 
 # ---- theorem structure -------------------------------------------------------------------
 
-RELATIONS = ("=", "<=", "<", ">=", ">", "->")
+RELATIONS = ("=", "<=", "<", ">=", ">", "->", "~=")
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,7 @@ class Relation:
     rel: str
     rhs: Node
     limit_var: str | None = None
+    tolerance: Node | None = None  # ``~= rhs within TOL``, ``-> rhs within TOL as n -> oo``
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ class Link:
     expr: Node
     limit_var: str | None
     rule: RuleCall
+    tolerance: Node | None = None
 
 
 @dataclass(frozen=True)

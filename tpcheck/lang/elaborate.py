@@ -78,6 +78,32 @@ def _binary(f: Callable[[sympy.Expr, sympy.Expr], sympy.Expr]) -> Callable:
     return build
 
 
+def _dual(name: str, kernel: Callable[..., sympy.Expr], divides: bool) -> Callable:
+    """Builder of a kernel closed form E[phi(u) phi(v)], (u, v) ~ N(0, [[q1, c], [c, q2]]).
+
+    Only a covariance exists: q1 >= 0, q2 >= 0, c^2 <= q1 q2 (else the arc-cosine and erf
+    forms leave the reals and a rule could prove a complex "limit"); the arc-cosine forms
+    divide by sqrt(q1 q2), so they also need q1 q2 != 0. Arguments that provably break this are
+    refused. Symbolic arguments that are not provably admissible are accepted: the result is
+    then a closed-form function, an identity between such forms holds wherever they are
+    defined, and the master theorem builds them only from covariances shown positive
+    semidefinite, so refusing would only forbid kernel algebra over undeclared ranges.
+    """
+    def build(args: list[sympy.Expr], pos: Position) -> sympy.Expr:
+        q1, q2, c = args
+        cov = f"[[{q1}, {c}], [{c}, {q2}]]"
+        if any(x.is_extended_real is False for x in args) or q1.is_negative or q2.is_negative \
+                or laws_module.provably_nonnegative(q1 * q2 - c**2) is False:
+            raise ElaborationError(f"{name}: the covariance {cov} is not positive semidefinite",
+                                   pos)
+        if divides and (q1 * q2).is_zero:
+            raise ElaborationError(f"{name}: the closed form divides by sqrt(q1 q2) = 0 at "
+                                   f"the covariance {cov}", pos)
+        return kernel(q1, q2, c)
+
+    return build
+
+
 # name -> (number of arguments, builder)
 FUNCTIONS: dict[str, tuple[int, Callable[[list[sympy.Expr], Position], sympy.Expr]]] = {
     "sqrt": (1, _unary(sympy.sqrt)),
@@ -105,9 +131,9 @@ FUNCTIONS: dict[str, tuple[int, Callable[[list[sympy.Expr], Position], sympy.Exp
     "relu": (1, _unary(relu)),
     "step": (1, _unary(sympy.Heaviside)),
     "sech": (1, _unary(sech)),
-    "relu_dual": (3, lambda a, pos: relu_kernel(*a)),
-    "step_dual": (3, lambda a, pos: step_kernel(*a)),
-    "erf_dual": (3, lambda a, pos: erf_kernel(*a)),
+    "relu_dual": (3, _dual("relu_dual", relu_kernel, divides=True)),
+    "step_dual": (3, _dual("step_dual", step_kernel, divides=True)),
+    "erf_dual": (3, _dual("erf_dual", erf_kernel, divides=False)),
 }
 BINDERS = ("sum", "prod", "integral")
 
@@ -127,9 +153,16 @@ class _Scope:
     matrix_defs: dict[str, dict[tuple[sympy.Symbol, int], sympy.Expr]] = field(default_factory=dict)
     definitions: dict[str, _Definition] = field(default_factory=dict)
     bound: dict[str, sympy.Symbol] = field(default_factory=dict)
+    # checks of the hypotheses that may use the assumptions, run once those are read: each
+    # takes the slacks (expressions the assumptions make >= 0)
+    obligations: list[Callable[[list[sympy.Expr]], None]] = field(default_factory=list)
 
 
 def _rational(text: str) -> sympy.Rational:
+    """The exact rational a literal denotes: ``0.25`` is 1/4, ``1e-19`` is 1/10^19."""
+    mantissa, _, exponent = text.lower().partition("e")
+    if exponent:
+        return _rational(mantissa) * sympy.Integer(10) ** int(exponent)
     if "." in text:
         whole, frac = text.split(".")
         return sympy.Rational(int(whole + frac), 10 ** len(frac))
@@ -190,13 +223,43 @@ class Elaborator:
                     node.pos)
             if len(node.indices) != 1:
                 raise ElaborationError(f"'{node.name}' takes one index", node.pos)
-            return fam.base[self.expr(node.indices[0])]
+            member = fam.base[self.expr(node.indices[0])]
+            self.check_members(member, node.pos)
+            return member
         if isinstance(node, ast.ListExpr):
             raise ElaborationError("a list is not a number", node.pos)
         if isinstance(node, ast.Binding | ast.Member):
             raise ElaborationError("a binding 'i = a..b' is only allowed in sum, prod or a rule",
                                    node.pos)
         raise ElaborationError(f"cannot elaborate {type(node).__name__}", node.pos)
+
+    def check_members(self, expr: sympy.Expr, pos: Position,
+                      bound: tuple[sympy.Symbol, sympy.Expr, sympy.Expr] | None = None) -> None:
+        """Every member X[i] of an iid family in ``expr`` has an integer index inside the
+        declared range lo..hi (where that is decided); a member outside is no variable of the
+        hypothesis, and its moments would be anyone's guess. With ``bound`` = (i, a, b), an
+        index of degree <= 1 in the summation variable i is checked at i = a and i = b."""
+        families = {f.base.label: f for f in self.scope.families.values()}
+        for member in expr.atoms(sympy.Indexed):
+            fam = families.get(member.base.label)
+            if fam is None:
+                continue
+            index = member.indices[0]
+            if bound is not None:
+                i, a, b = bound
+                if i not in index.free_symbols or not index.is_polynomial(i) or \
+                        sympy.degree(index, i) > 1:
+                    continue
+                ends = [index.xreplace({i: a}), index.xreplace({i: b})]
+            else:
+                ends = [index]
+            for at in ends:
+                if at.is_integer is False:
+                    raise ElaborationError(f"{member.base}[{at}]: a member's index must be an "
+                                           "integer", pos)
+                if (at - fam.lo).is_negative or (fam.hi - at).is_negative:
+                    raise ElaborationError(f"{member.base}[{at}] is outside the declared range "
+                                           f"{fam.lo}..{fam.hi} of the family", pos)
 
     def power(self, a: sympy.Expr, b: sympy.Expr, pos: Position) -> sympy.Expr:
         if a.is_Rational and b.is_Rational and a != 0 and abs(a) != 1:
@@ -250,7 +313,9 @@ class Elaborator:
                     f"'{node.func}' takes {len(d.params)} argument(s), got {len(node.args)}",
                     node.pos)
             values = [self.expr(a) for a in node.args]
-            return d.body.xreplace(dict(zip(d.params, values, strict=True)))
+            body = d.body.xreplace(dict(zip(d.params, values, strict=True)))
+            self.check_members(body, node.pos)
+            return body
         if node.func in BINDERS:
             return self.binder(node)
         if node.func == "tr":
@@ -404,9 +469,12 @@ class Elaborator:
         sym = self.bind(b.var, b.pos, integer=True)
         try:
             cls = sympy.Sum if node.func == "sum" else sympy.Product
-            return cls(self.expr(body), (sym, lo, hi))
+            inner = self.expr(body)
         finally:
             del self.scope.bound[b.var]
+        if (hi - lo).is_negative is not True:  # an empty sum has no members to check
+            self.check_members(inner, node.pos, (sym, lo, hi))
+        return cls(inner, (sym, lo, hi))
 
 
 def _integer_literal(el: Elaborator, node: ast.Node, what: str) -> int:
@@ -494,14 +562,19 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
             scope.definitions[item.name] = _Definition(formal, body)
 
     assumptions = [(el.expr(a.lhs), a.rel, el.expr(a.rhs)) for a in t.assumptions]
+    slacks = _slacks(assumptions)
+    for check in scope.obligations:
+        check(slacks)
     assert t.claim is not None and t.chain is not None
-    claim = _goal(el, t.claim.lhs, t.claim.rel, t.claim.rhs, t.claim.limit_var, t.claim.pos)
+    claim = _goal(el, t.claim.lhs, t.claim.rel, t.claim.rhs, t.claim.limit_var, t.claim.pos,
+                  t.claim.tolerance)
     start = el.expr(t.chain.start)
     steps: list[Step] = []
     previous = start
     for link in t.chain.links:
         rhs = el.expr(link.expr)
-        goal = _goal_from(el, previous, link.rel, rhs, link.limit_var, link.pos)
+        goal = _goal_from(el, previous, link.rel, rhs, link.limit_var, link.pos,
+                          _tolerance(el, link.tolerance))
         if link.rule.name not in REGISTRY:
             known = ", ".join(sorted(REGISTRY))
             raise ElaborationError(f"unknown rule '{link.rule.name}' (known rules: {known})",
@@ -565,6 +638,17 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
 MATRIX_LAWS = ("GOE", "GUE", "Wigner", "Wishart")
 
 
+def _slacks(assumptions: list[tuple[sympy.Expr, str, sympy.Expr]]) -> list[sympy.Expr]:
+    """The assumptions as expressions they make >= 0 (a = b gives a - b and b - a)."""
+    out = []
+    for lhs, rel, rhs in assumptions:
+        if rel in ("<=", "<", "="):
+            out.append(rhs - lhs)
+        if rel in (">=", ">", "="):
+            out.append(lhs - rhs)
+    return out
+
+
 def _tensor_program_law(el: Elaborator, item: ast.LetLaw, declare: Callable,
                         laws: dict[sympy.Symbol, Any]) -> None:
     """``let A ~ Matrix(n[, v[, vT]])`` and ``let x ~ Vector(n[, v or [[cov]]])``."""
@@ -595,8 +679,7 @@ def _tensor_program_law(el: Elaborator, item: ast.LetLaw, declare: Callable,
     else:
         v = el.expr(args[1]) if len(args) > 1 else sympy.Integer(1)
         cov = tuple(tuple(v if i == j else sympy.Integer(0) for j in range(d)) for i in range(d))
-    if any(cov[i][i].is_nonnegative is not True for i in range(d)):
-        raise ElaborationError("Vector: cannot show that the variances are >= 0", call.pos)
+    _require_covariance(el, "Vector", cov, call.pos, refuse_unproven=True)
     syms = tuple(declare(name, pos, real=True) for name, pos in item.names)
     law = laws_module.InitialVectors(n, syms, cov, tuple(sympy.Integer(0) for _ in syms))
     for sym in syms:
@@ -623,19 +706,24 @@ def _matrix_law(el: Elaborator, item: ast.LetLaw) -> laws_module.MatrixEnsemble:
             raise ElaborationError(f"{call.func} has Gaussian entries; no moments to declare",
                                    item.pos)
         return laws_module.MatrixEnsemble(call.func, n)
-    moments = []
+    moments: list[tuple[int, sympy.Expr, Position]] = []
+    placeholder = None
     for lhs, rhs in item.moments:
         # the name inside E[.] stands for an entry: E[X^4] = m4 is the entries' fourth moment
         placeholder = _placeholder(lhs)
         power = _moment_power(lhs, placeholder) if placeholder else None
         if power is None:
             raise ElaborationError("an entry moment is written E[X^j] = value", lhs.pos)
+        if any(p == power for p, _, _ in moments):
+            raise ElaborationError(f"moment {power} of the entries is given twice", lhs.pos)
         if isinstance(rhs, ast.Name) and rhs.id not in el.scope.symbols and rhs.id not in CONSTANTS:
-            el.scope.symbols[rhs.id] = sympy.Symbol(rhs.id, real=True)
-        moments.append((power, el.expr(rhs)))
-    declared = dict(moments)
+            el.scope.symbols[rhs.id] = sympy.Symbol(rhs.id, **_moment_domain(power))
+        moments.append((power, el.expr(rhs), lhs.pos))
+    declared = {p: v for p, v, _ in moments}
     if declared.get(1, 0) != 0 or declared.get(2, 1) != 1:
         raise ElaborationError(f"{call.func} entries have E[X] = 0 and E[X^2] = 1", item.pos)
+    _require_moments(el, placeholder or "X", moments, item.pos,
+                     implied={1: sympy.Integer(0), 2: sympy.Integer(1)})
     declared.setdefault(1, sympy.Integer(0))
     declared.setdefault(2, sympy.Integer(1))
     return laws_module.MatrixEnsemble(call.func, n, tuple(sorted(declared.items())), None, columns)
@@ -689,42 +777,126 @@ def _gaussian_vector(el: Elaborator, call: ast.Call, names: list[sympy.Symbol]
             raise ElaborationError(f"each covariance row needs {d} entries", row.pos)
         rows.append(tuple(el.expr(x) for x in row.items))
     for i in range(d):
-        for j in range(i):
-            if sympy.expand(rows[i][j] - rows[j][i]) != 0:
-                raise ElaborationError("the covariance matrix must be symmetric", cov_node.pos)
         if rows[i][i].is_nonnegative is not True:
             raise ElaborationError(f"cannot show that the variance {rows[i][i]} is >= 0",
                                    cov_node.pos)
-    if all(x.is_Rational for row in rows for x in row):
-        import numpy as np
-
-        w = np.linalg.eigvalsh(np.array([[float(x) for x in row] for row in rows]))
-        if w.min() < -1e-12 * max(1.0, float(abs(w).max())):
-            raise ElaborationError("the covariance matrix is not positive semidefinite",
-                                   cov_node.pos)
+    _require_covariance(el, "Normal", tuple(rows), cov_node.pos, refuse_unproven=False)
     return laws_module.GaussianVector(tuple(names), mean, tuple(rows))
+
+
+def _render_matrix(rows: tuple[tuple[sympy.Expr, ...], ...]) -> str:
+    return "[" + ", ".join("[" + ", ".join(str(x) for x in row) + "]" for row in rows) + "]"
+
+
+def _require_covariance(el: Elaborator, law: str, cov: tuple[tuple[sympy.Expr, ...], ...],
+                        pos: Position, refuse_unproven: bool) -> None:
+    """A covariance must be symmetric and positive semidefinite, or no Gaussian vector has it
+    and the rules would prove anything (Vector(n, [[1, 2], [2, 1]]) gave avg(u v) -> 2).
+
+    Symmetry is decided exactly at once. Positive semidefiniteness is decided after the
+    assumptions are read: exactly over Q for numbers; for symbols by the principal minors,
+    shown >= 0 from the declared domains and the assumptions. A covariance shown not PSD is
+    refused; one not shown PSD is refused when ``refuse_unproven`` (Vector), and accepted
+    otherwise (Normal, whose symbolic covariances are Isserlis' formulas' free parameters)."""
+    d = len(cov)
+    for i in range(d):
+        for j in range(i):
+            if sympy.expand(cov[i][j] - cov[j][i]) != 0:
+                raise ElaborationError(f"{law}: the covariance {_render_matrix(cov)} is not "
+                                       "symmetric", pos)
+
+    def check(slacks: list[sympy.Expr]) -> None:
+        if refuse_unproven and any(laws_module.provably_nonnegative(cov[i][i], slacks) is not True
+                                   for i in range(d)):
+            raise ElaborationError(f"{law}: cannot show that the variances are >= 0", pos)
+        shown = laws_module.positive_semidefinite(cov, slacks)
+        if shown is False:
+            raise ElaborationError(f"{law}: the covariance {_render_matrix(cov)} is not positive "
+                                   "semidefinite", pos)
+        if shown is None and refuse_unproven:
+            raise ElaborationError(
+                f"{law}: cannot show that the covariance {_render_matrix(cov)} is positive "
+                "semidefinite (declare the symbols' domains, or assume the missing principal "
+                "minors, e.g. 'assume c^2 <= q1*q2')", pos)
+
+    el.scope.obligations.append(check)
 
 
 def _family(el: Elaborator, item: ast.LetFamily, declare: Callable) -> laws_module.IIDFamily:
     """An iid family; undeclared names on the right of its moment specs become real symbols."""
     lo, hi = el.expr(item.lo), el.expr(item.hi)
+    if (hi - lo).is_negative:
+        raise ElaborationError(f"the family {item.name}[{lo}..{hi}] is empty", item.pos)
     base = sympy.IndexedBase(declare(item.name, item.pos, real=True), real=True)
     law = _law(el, item.law) if item.law is not None else None
-    moments: list[tuple[int, sympy.Expr]] = []
+    moments: list[tuple[int, sympy.Expr, Position]] = []
     for lhs, rhs in item.moments:
         power = _moment_power(lhs, item.name)
         if power is None:
             raise ElaborationError(f"a moment is written E[{item.name}^j] = value", lhs.pos)
-        if any(p == power for p, _ in moments):
+        if any(p == power for p, _, _ in moments):
             raise ElaborationError(f"moment {power} of '{item.name}' is given twice", lhs.pos)
         if isinstance(rhs, ast.Name) and rhs.id not in el.scope.symbols and rhs.id not in CONSTANTS:
-            value: sympy.Expr = declare(rhs.id, rhs.pos, real=True)
+            value: sympy.Expr = declare(rhs.id, rhs.pos, **_moment_domain(power))
         else:
             value = el.expr(rhs)
         if value.free_symbols & {base.label}:
             raise ElaborationError("a moment must not depend on the family", rhs.pos)
-        moments.append((power, value))
-    return laws_module.IIDFamily(base, lo, hi, tuple(sorted(moments)), law)
+        moments.append((power, value, lhs.pos))
+    _require_moments(el, item.name, moments, item.pos, law)
+    return laws_module.IIDFamily(base, lo, hi, tuple(sorted((p, v) for p, v, _ in moments)), law)
+
+
+def _moment_domain(power: int) -> dict[str, bool]:
+    """A name introduced for E[X^j] is real, and >= 0 for an even j (an even power is >= 0)."""
+    return {"real": True, "nonnegative": True} if power % 2 == 0 else {"real": True}
+
+
+def _require_moments(el: Elaborator, name: str,
+                     moments: list[tuple[int, sympy.Expr, Position]], pos: Position,
+                     law: laws_module.Law | None = None,
+                     implied: dict[int, sympy.Expr] | None = None) -> None:
+    """Declared moments E[X^j] = m_j must be the moments of some law, or the rules would prove
+    anything from them (E[X^2] = -1 gave P[|X| >= 1] <= -1).
+
+    E[X^0] is 1; a declared law's own moments may not be contradicted; the moment matrices
+    (E[X^(i+j)]) must be positive semidefinite (:func:`tpcheck.laws.moment_contradiction`,
+    which also covers E[X^2] >= E[X]^2 and negative even moments given as numbers); and, once
+    the assumptions are read, every even moment must be shown >= 0 from the symbols' domains
+    and the assumptions (``implied``: moments fixed by the law's definition, like a Wigner
+    entry's E[X] = 0, E[X^2] = 1).
+    """
+    for power, value, at in moments:
+        if power % 2 == 0 and laws_module.provably_nonnegative(value) is False:
+            raise ElaborationError(f"{name}: the moment E[{name}^{power}] = {value} is negative",
+                                   at)
+        if power == 0 and value != 1:
+            raise ElaborationError(f"{name}: E[{name}^0] is 1, not {value}", at)
+        if law is not None:
+            own = law.moment(power)
+            if own is not None and sympy.cancel(value - own).is_zero is False:
+                raise ElaborationError(f"{name}: E[{name}^{power}] = {value} contradicts the law "
+                                       f"{law.describe()}, whose moment is {own}", at)
+    known = {**(implied or {}), **{p: v for p, v, _ in moments}}
+    reason = laws_module.moment_contradiction(known)
+    if reason is not None:
+        raise ElaborationError(f"{name}: the declared moments are impossible: {reason}", pos)
+
+    def check(slacks: list[sympy.Expr]) -> None:
+        for power, value, at in moments:
+            if power % 2:
+                continue
+            sign = laws_module.provably_nonnegative(value, slacks)
+            if sign is False:
+                raise ElaborationError(f"{name}: the moment E[{name}^{power}] = {value} is "
+                                       "negative", at)
+            if sign is None:
+                raise ElaborationError(
+                    f"{name}: cannot show that the moment E[{name}^{power}] = {value} is >= 0 "
+                    "(declare its symbols' domains, e.g. 'let s : nonnegative real', or assume "
+                    "it)", at)
+
+    el.scope.obligations.append(check)
 
 
 def _placeholder(node: ast.Node) -> str | None:
@@ -748,18 +920,29 @@ def _moment_power(node: ast.Node, name: str) -> int | None:
 
 
 def _goal(el: Elaborator, lhs: ast.Node, rel: str, rhs: ast.Node, var: str | None,
-          pos: Position) -> Goal:
-    return _goal_from(el, el.expr(lhs), rel, el.expr(rhs), var, pos)
+          pos: Position, tolerance: ast.Node | None = None) -> Goal:
+    return _goal_from(el, el.expr(lhs), rel, el.expr(rhs), var, pos, _tolerance(el, tolerance))
+
+
+def _tolerance(el: Elaborator, node: ast.Node | None) -> sympy.Rational | None:
+    """The ``within`` tolerance: a positive rational number (so tolerances add exactly)."""
+    if node is None:
+        return None
+    tol = el.expr(node)
+    if not (tol.is_Rational and tol > 0):
+        raise ElaborationError(f"a tolerance must be a positive rational number, not {tol}",
+                               node.pos)
+    return tol
 
 
 def _goal_from(el: Elaborator, lhs: sympy.Expr, rel: str, rhs: sympy.Expr, var: str | None,
-               pos: Position) -> Goal:
+               pos: Position, tolerance: sympy.Rational | None = None) -> Goal:
     limit_var = None
     if var is not None:
         limit_var = el.scope.symbols.get(var)
         if limit_var is None:
             raise ElaborationError(f"limit variable '{var}' is not declared", pos)
-    return Goal(lhs, rel, rhs, limit_var)
+    return Goal(lhs, rel, rhs, limit_var, tolerance)
 
 
 def _rule_arg(el: Elaborator, node: ast.Node) -> Any:

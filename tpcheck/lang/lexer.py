@@ -12,18 +12,19 @@ from dataclasses import dataclass
 from tpcheck.errors import ParseError, Position
 
 MAX_NUMBER_DIGITS = 2000
+MAX_EXPONENT = 2000
 MAX_TEXT_CHARS = 2_000_000
 
 KEYWORDS = frozenset(
     {
         "theorem", "proof", "qed", "let", "for", "all", "in", "claim", "assume", "cite", "by",
-        "as", "crosscheck", "iid", "with",
+        "as", "crosscheck", "iid", "with", "within",
     }
 )
 
 # Longest first, so that "->" wins over "-", "<=" over "<", "!!" over "!", ".." over nothing.
 SYMBOLS = (
-    "->", "<=", ">=", "!!", "..", "+", "-", "*", "/", "^", "!", "(", ")", "[", "]", "{", "}",
+    "->", "<=", ">=", "~=", "!!", "..", "+", "-", "*", "/", "^", "!", "(", ")", "[", "]", "{", "}",
     ",", ":", "~", "=", "<", ">", "|",
 )
 
@@ -81,6 +82,17 @@ def tokenize(text: str) -> list[Token]:
                 j += 1
                 while j < n and text[j].isdigit():
                     j += 1
+            # A decimal exponent ("1e-19", "2.5E+3"): 'e' with an optional sign, then digits.
+            if j < n and text[j] in "eE":
+                k = j + 1
+                if k < n and text[k] in "+-":
+                    k += 1
+                if k < n and text[k].isascii() and text[k].isdigit():
+                    j = k
+                    while j < n and text[j].isascii() and text[j].isdigit():
+                        j += 1
+                    if int(text[k:j].lstrip("+-")) > MAX_EXPONENT:
+                        raise ParseError(f"decimal exponent beyond {MAX_EXPONENT}", pos)
             lexeme = text[i:j]
             if len(lexeme) > MAX_NUMBER_DIGITS:
                 raise ParseError(f"number literal has more than {MAX_NUMBER_DIGITS} digits", pos)

@@ -284,10 +284,21 @@ class _Parser:
 
     def relation_symbol(self, allow_limit: bool = True) -> str:
         if self.at("sym") and self.tok.text in RELATION_SYMBOLS:
-            if self.tok.text == "->" and not allow_limit:
-                raise self.error("a limit arrow is not allowed here")
+            if self.tok.text in ("->", "~=") and not allow_limit:
+                raise self.error(f"'{self.tok.text}' is not allowed here")
             return self.advance().text
-        raise self.error("expected a relation (=, <=, <, >=, >, ->)")
+        raise self.error("expected a relation (=, <=, <, >=, >, ->, ~=)")
+
+    def tolerance(self, rel: str) -> ast.Node | None:
+        """``within TOL`` after ``~= rhs`` (required) or ``-> rhs`` (optional)."""
+        if self.at_kw("within"):
+            if rel not in ("~=", "->"):
+                raise self.error("'within' qualifies only '~=' and '->'")
+            self.advance()
+            return self.expr()
+        if rel == "~=":
+            raise self.error("'~=' needs its tolerance: '~= VALUE within TOL'")
+        return None
 
     def limit_tail(self) -> str:
         self.expect_kw("as")
@@ -303,8 +314,9 @@ class _Parser:
         lhs = self.expr()
         rel = self.relation_symbol()
         rhs = self.expr()
+        tol = self.tolerance(rel)
         var = self.limit_tail() if rel == "->" else None
-        return ast.Relation(pos, lhs, rel, rhs, var)
+        return ast.Relation(pos, lhs, rel, rhs, var, tol)
 
     def chain(self) -> ast.Chain:
         start_tok = self.tok
@@ -314,6 +326,7 @@ class _Parser:
             rel_tok = self.tok
             rel = self.relation_symbol()
             expr = self.expr()
+            tol = self.tolerance(rel)
             var = self.limit_tail() if rel == "->" else None
             if not self.at_kw("by"):
                 raise self.error("every step needs a justification 'by RULE'")
@@ -322,7 +335,8 @@ class _Parser:
             args: tuple[ast.Node, ...] = ()
             if self.at_sym("(") and not self.tok.space_before:
                 args = self.call(rt).args
-            links.append(ast.Link(rel_tok.pos, rel, expr, var, ast.RuleCall(rt.pos, rt.text, args)))
+            links.append(ast.Link(rel_tok.pos, rel, expr, var, ast.RuleCall(rt.pos, rt.text, args),
+                                  tol))
         if not links:
             raise self.error("a derivation needs at least one step 'REL expr by RULE'")
         return ast.Chain(start_tok.pos, start, tuple(links))

@@ -26,7 +26,12 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \allowdisplaybreaks
 """
 
-RELATIONS = {"=": "=", "<=": r"\le", "<": "<", ">=": r"\ge", ">": ">"}
+RELATIONS = {"=": "=", "<=": r"\le", "<": "<", ">=": r"\ge", ">": ">", "~=": r"\approx"}
+
+
+def within_tex(tolerance: ast.Node | None) -> str:
+    """``within 10^{-4}`` after an approximate relation, nothing otherwise."""
+    return "" if tolerance is None else rf"\quad\text{{within }} {to_latex(tolerance)}"
 DOMAINS = {
     "integer": "an integer", "natural": "a natural number", "positive integer": "a positive integer",
     "real": "real", "positive real": "positive real", "nonnegative real": "non-negative real",
@@ -128,7 +133,8 @@ def relation_tex(rel: str, limit_var: str | None) -> str:
 
 
 def claim_tex(c: ast.Relation) -> str:
-    return f"{to_latex(c.lhs)} {relation_tex(c.rel, c.limit_var)} {to_latex(c.rhs)}"
+    return (f"{to_latex(c.lhs)} {relation_tex(c.rel, c.limit_var)} {to_latex(c.rhs)}"
+            + within_tex(c.tolerance))
 
 
 def verdict_tag(step: StepResult) -> str:
@@ -143,7 +149,10 @@ def verdict_tag(step: StepResult) -> str:
         digits = [e.data.get("digits") for e in step.evidence if e.kind == "mpmath" and e.ok]
         mc = [e for e in step.evidence if e.kind == "montecarlo" and e.ok and "z" in e.data]
         parts = []
-        if digits:
+        within = [e.data["tolerance"] for e in step.evidence if "tolerance" in e.data]
+        if within:
+            parts.append(f"in floating point at {max(d for d in digits if d)} digits")
+        elif digits:
             parts.append(f"to {max(d for d in digits if d)} digits")
         if mc:
             e = mc[0]
@@ -193,7 +202,8 @@ def render_theorem(t: ast.Theorem, result: TheoremResult | None, cites: Citation
         step = steps[i] if i < len(steps) else None
         tag = verdict_tag(step) if step is not None else r"\weak{not checked}"
         rel = relation_tex(link.rel, link.limit_var)
-        rows.append(rf"  &{rel} {to_latex(link.expr)} && \text{{{rule_phrase(link.rule.name)}; {tag}}}")
+        rows.append(rf"  &{rel} {to_latex(link.expr)}{within_tex(link.tolerance)} && "
+                    rf"\text{{{rule_phrase(link.rule.name)}; {tag}}}")
     lines.append(" \\\\\n".join(rows))
     lines.append(r"\end{align*}")
     problems = [s for s in steps if s.verdict in (Verdict.REFUTED, Verdict.UNDECIDED,

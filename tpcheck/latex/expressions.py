@@ -53,6 +53,10 @@ def _wrap(text: str, inner: int, outer: int) -> str:
 
 def _tex(n: ast.Node, ctx: int) -> str:  # noqa: C901
     if isinstance(n, ast.Num):
+        mantissa, _, exponent = n.text.lower().partition("e")
+        if exponent:
+            power = f"10^{{{int(exponent)}}}"
+            return power if mantissa == "1" else rf"{mantissa} \cdot {power}"
         return n.text
     if isinstance(n, ast.Name):
         return name(n.id)

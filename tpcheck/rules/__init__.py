@@ -2,6 +2,7 @@
 
 from tpcheck.rules import (
     algebra,
+    enclosure,
     evaluation,
     expectation,
     gaussian,
@@ -15,6 +16,6 @@ from tpcheck.rules import (
     tensor_programs,
 )
 
-__all__ = ["algebra", "evaluation", "expectation", "gaussian", "independence", "induction",
+__all__ = ["algebra", "enclosure", "evaluation", "expectation", "gaussian", "independence", "induction",
            "inequalities", "limit", "matrices", "numeric", "sums",
            "tensor_programs"]

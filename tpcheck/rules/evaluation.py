@@ -14,8 +14,11 @@ from tpcheck.rules.common import range_args
 MAX_INSTANCES = 5000
 
 
-def _carry_out(e: sympy.Expr) -> sympy.Expr:
-    """Finite sums and products carried out; closed-form summation where sympy has one."""
+def _carry_out(e: sympy.Expr, randoms: set[sympy.Symbol]) -> sympy.Expr:
+    """Finite sums and products carried out; closed-form summation where sympy has one; and
+    E[c] = c for every c free of random objects."""
+    e = e.replace(lambda x: isinstance(x, Expectation) and not x.args[0].free_symbols & randoms,
+                  lambda x: x.args[0])
     return e.doit(deep=True) if e.has(sympy.Sum, sympy.Product, sympy.Integral, narayana) else e
 
 
@@ -25,7 +28,8 @@ def evaluate_sides(goal: Goal, args: tuple, ctx: Context) -> Judgement:
 
     Ranges come from the rule's arguments (a binding ``k in 0..12``) or from the theorem's ranged
     parameters (``for k in 0..12``). For each instance both sides are substituted, finite sums
-    and products carried out, and the results compared exactly (as ``algebra``, so symbols
+    and products carried out, the expectation of an expression free of random objects replaced
+    by the expression (E[c] = c), and the results compared exactly (as ``algebra``, so symbols
     other than the ranged ones stay symbolic). With no range the sides are evaluated once,
     symbolically. Verdict: VERIFIED on the stated range (PROVED when no range was needed);
     REFUTED with the first instance that differs. At most 5000 instances.
@@ -52,8 +56,8 @@ def evaluate_sides(goal: Goal, args: tuple, ctx: Context) -> Judgement:
         inst = {s: sympy.Integer(v) for s, v in zip(symbols, values, strict=True)}
         if not ctx.space.satisfies(inst):
             continue
-        lhs = _carry_out(goal.lhs.xreplace(inst))
-        rhs = _carry_out(goal.rhs.xreplace(inst))
+        lhs = _carry_out(goal.lhs.xreplace(inst), ctx.random_symbols)
+        rhs = _carry_out(goal.rhs.xreplace(inst), ctx.random_symbols)
         d = decide_equal(lhs, rhs, space)
         checked += 1
         if d.status == "unequal" and not (lhs.has(Expectation) or rhs.has(Expectation)):

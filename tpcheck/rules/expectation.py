@@ -9,6 +9,7 @@ from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Goal, Judgement, rule
 from tpcheck.laws import Normal
 from tpcheck.rules.common import evaluate_expectations, judge_equal, or_refute
+from tpcheck.trusted import rests_on
 
 
 @rule("linearity", human="linearity of expectation", latex="by linearity of expectation")
@@ -50,6 +51,7 @@ def gaussian_moment_value(atom: Expectation, ctx: Context) -> sympy.Expr | None:
     """E[Z^m] for one Gaussian Z ~ N(mu, v): v^(m/2) (m-1)!! (even m), 0 (odd m) when mu = 0;
     for mu != 0 and integer m, the binomial expansion over the centred moments; and the
     moment generating function E[exp(a Z + b)] = exp(b + a mu + a^2 v/2)."""
+    rests_on("gaussian-closed-forms")
     mgf = _gaussian_mgf_value(atom.args[0], ctx)
     if mgf is not None:
         return mgf

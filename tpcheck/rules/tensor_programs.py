@@ -35,9 +35,11 @@ def master_theorem(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     orientation and Zdot^{W y} = sigma^2 sum_x Z^x E[d Z^y / d Zhat^{W^T x}]. Conditions checked:
     one width n for every vector and matrix; nonlinearities and psi polynomially bounded
     (pseudo-Lipschitz for the smooth ones; relu and step as in TP1's controlled class).
-    PROVED when the expectations are exact (Isserlis, arc-cosine and erf kernels); CORROBORATED
-    when one rests on mpmath quadrature. A ranged parameter is checked instance by instance
-    (VERIFIED). Reference: Yang, Tensor Programs I (2019), III (2020); theory facts §4.2.
+    PROVED when the expectations are exact (Isserlis, arc-cosine and erf kernels, and for
+    polynomials in relu and step of centred directions Gaussian integration by parts with
+    orthant probabilities; a delta from differentiating a step, in Zdot, by the Gaussian density
+    at 0); CORROBORATED when one rests on mpmath quadrature. A ranged parameter is checked
+    instance by instance (VERIFIED). Reference: Yang, Tensor Programs I (2019), III (2020); theory facts §4.2.
     """
     n = goal.limit_var
     dps = int(ctx.settings.get("digits", 30))

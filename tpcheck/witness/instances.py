@@ -33,20 +33,9 @@ def deterministic_symbols(goal: Goal, ctx: Context) -> list[sympy.Symbol]:
 
 def laws_admissible(ctx: Context, inst: dict[sympy.Symbol, sympy.Expr]) -> bool:
     """Whether every law of the theorem is a law at this instance (variances >= 0,
-    covariance matrices positive semidefinite, probabilities in [0, 1], ...)."""
-    from tpcheck.laws import IIDFamily
-
-    for law in {id(v): v for v in ctx.laws.values()}.values():
-        inner = law.law if isinstance(law, IIDFamily) else law
-        if inner is None:
-            continue
-        try:
-            values = [float(p.xreplace(inst)) for p in inner.parameters]
-        except (TypeError, ValueError):
-            continue  # a parameter this instance does not fix
-        if not inner.admissible(*values):
-            return False
-    return True
+    covariance matrices positive semidefinite, probabilities in [0, 1], ...), decided in exact
+    arithmetic (:meth:`tpcheck.instances.InstanceSpace.laws_hold`)."""
+    return ctx.space.laws_hold(inst)
 
 
 def witness_instances(

@@ -200,7 +200,8 @@ def montecarlo_witness(
 ) -> list[Evidence]:
     if goal.rel == "->":
         return _average_limit_runs(goal, ctx, judgement, settings, seed)
-    goal = Goal(expectation_form(goal.lhs), goal.rel, expectation_form(goal.rhs), goal.limit_var)
+    goal = Goal(expectation_form(goal.lhs), goal.rel, expectation_form(goal.rhs), goal.limit_var,
+                goal.tolerance)
     atoms = list(dict.fromkeys(expectations(goal.lhs) + expectations(goal.rhs)))
     if not atoms or not all(a.args[0].free_symbols & ctx.random_symbols for a in atoms):
         return []
@@ -268,6 +269,8 @@ def _one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: dict, seed: in
             "instance": {str(s): str(v) for s, v in inst.items()}, "threshold": Z_THRESHOLD}
     if law_text:
         data["laws"] = law_text
+    if goal.tolerance is not None:  # |lhs - rhs| <= t: only the excess over t can flag
+        diff = float(np.sign(diff)) * max(0.0, abs(diff) - float(goal.tolerance))
     if se == 0.0:
         same = abs(diff) <= 1e-9 * (1.0 + float(np.max(np.abs(means))))
         # No sampling error: the float comparison alone speaks (the mpmath witness re-checks a

@@ -16,12 +16,30 @@ from tpcheck.errors import EvaluationError
 from tpcheck.expectation import expectation_form
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
+from tpcheck.kernel.proof import tolerance_text
 from tpcheck.laws import GaussianComponent, IIDFamily, MatrixEnsemble, Normal, joint_gaussian
 from tpcheck.numeric import evaluate, quad
 from tpcheck.witness.hooks import head_hooks
 from tpcheck.witness.instances import witness_instances
 
 DEFAULT_DIGITS = 30
+#: The fewest significant digits floating-point agreement may rest on; a file cannot lower it.
+MIN_DIGITS = 15
+
+
+def working_digits(requested: object) -> int:
+    """The digits a check works to: the file's request, but never fewer than MIN_DIGITS."""
+    return max(MIN_DIGITS, int(requested))  # type: ignore[call-overload]
+
+
+def digits_seen(a: object, b: object) -> int:
+    """Significant digits on which two floating values agree: floor(-log10 |a - b| / max(1,
+    |a|, |b|)), capped at the working precision."""
+    scale = max(mpmath.mpf(1), abs(a), abs(b))
+    err = abs(a - b) / scale
+    if err == 0:
+        return int(mpmath.mp.dps)
+    return max(0, min(int(mpmath.mp.dps), int(mpmath.floor(-mpmath.log10(err)))))
 DEFAULT_INSTANCES = 3
 GUARD_DIGITS = 15
 
@@ -134,7 +152,7 @@ def mpmath_witness(
     goal: Goal, ctx: Context, judgement: Judgement, settings: dict[str, Any], seed: int
 ) -> list[Evidence]:
     cfg = settings.get("mpmath", {})
-    digits = int(cfg.get("digits", DEFAULT_DIGITS))
+    digits = working_digits(cfg.get("digits", DEFAULT_DIGITS))
     count = int(cfg.get("instances", DEFAULT_INSTANCES))
     instances = witness_instances(goal, ctx, judgement, cfg.get("range"), {}, count, seed)
     if not instances:
@@ -161,7 +179,12 @@ def mpmath_witness(
             except (EvaluationError, ZeroDivisionError, ValueError, TypeError, OverflowError) as exc:
                 skipped.append(f"{inst_text}: {exc}")
                 continue
-            if isinstance(a, mpmath.mpc) or isinstance(b, mpmath.mpc):
+            if goal.tolerance is not None:
+                # |lhs - rhs| <= t, up to the working precision's own rounding.
+                slack = mpmath.mpf(10) ** (-(digits - 3)) * max(1, abs(a), abs(b))
+                excess = abs(a - b) - _to_mp(goal.tolerance)
+                ok, err = bool(excess <= slack), float(max(excess, 0))
+            elif isinstance(a, mpmath.mpc) or isinstance(b, mpmath.mpc):
                 ok, err = _close(a, b, digits)
             elif goal.rel in ("<=", "<", ">=", ">"):
                 tol = mpmath.mpf(10) ** (-(digits - 3)) * max(1, abs(a), abs(b))
@@ -187,7 +210,8 @@ def mpmath_witness(
                 )]
     if not shown:
         return [Evidence("mpmath", None, f"not evaluated: {skipped[0] if skipped else 'no instance'}")]
-    detail = f"{len(shown)} instance(s) agree to {digits} digits"
+    detail = (f"{len(shown)} instance(s) agree to {digits} digits" if goal.tolerance is None
+              else f"{len(shown)} instance(s) within {tolerance_text(goal.tolerance)} (at {digits} digits)")
     if skipped:
         detail += f" ({len(skipped)} not evaluated: {skipped[0]})"
     return [Evidence("mpmath", True, detail,
@@ -201,10 +225,11 @@ def _limit_evidence(goal: Goal, env: dict, hook: Any, digits: int, inst: dict,
     if abs(target) == mpmath.inf:
         return Evidence("mpmath", None, "an infinite limit is not witnessed numerically")
     errs = []
+    allowed = _to_mp(goal.tolerance) if goal.tolerance is not None else 0
     with mpmath.workdps(160):
         for e in (8, 16, 32, 64):
             value = evaluate(goal.lhs, {**env, n: mpmath.mpf(10) ** e}, "mpmath", hook, heads)
-            errs.append(abs(value - target) / max(1, abs(target)))
+            errs.append(max(0, abs(value - target) - allowed) / max(1, abs(target)))
     inst_text = {str(s): str(v) for s, v in inst.items()}
     data = {"digits": digits, "instances": [inst_text], "errors": [float(x) for x in errs],
             "n": ["1e8", "1e16", "1e32", "1e64"]}

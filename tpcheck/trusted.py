@@ -1,0 +1,71 @@
+"""What a judgement rests on: a ledger that rules and engines write to while a step is judged.
+
+Like Lean's ``#print axioms``: every PROVED or VERIFIED step records the algorithms it trusted
+(beyond the kernel, the elaborator and sympy's exact arithmetic, which every step trusts), so a
+reviewer sees at once whether a theorem rests on, say, sympy's Gruntz limit or its integrator.
+The catalogue below is the trusted base; ``docs/design.md`` lists the same entries, and a test
+holds the two together. This module imports nothing of tpcheck, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+#: Always trusted, by every step.
+FOUNDATION = {
+    "kernel": "the kernel (tpcheck/kernel): chain shape, judgement shapes, verdicts",
+    "elaborator": "the elaborator's translation of the syntax into sympy objects (tpcheck/lang)",
+    "sympy-arithmetic": "sympy's exact arithmetic on integers, rationals and expression trees, "
+                        "and its assumptions system (is_integer, is_nonnegative, ...)",
+}
+
+#: Trusted where a step's ledger names it.
+CATALOGUE = {
+    "canonical-form": "canonical form over Q: sympy expand, together, cancel (tpcheck.equality)",
+    "hypergeometric-induction": "induction on equal term ratios f(k+1)/f(k) and a base case "
+                                "(tpcheck.hypergeometric, tpcheck.equality)",
+    "finite-evaluation": "finite sums, products and counting functions carried out exactly "
+                         "(sympy doit at integer bounds)",
+    "algebraic-constants": "equality of real constants by exact algebra whose side conditions "
+                           "are signs certified by Arb: equal arguments of one function, equal "
+                           "squares or cubes, vanishing products of sign-flipped conjugates "
+                           "(tpcheck.equality)",
+    "transcendence": "a nonzero rational function over Q of pi alone, or of e alone, is not 0 "
+                     "(Lindemann 1882, Hermite 1873)",
+    "sympy-summation": "sympy's closed-form summation of a symbolic sum (Sum.doit)",
+    "sympy-integrate": "sympy's definite integration (integrate)",
+    "puiseux-limit": "limits at infinity read off a Puiseux expansion in powers of n "
+                     "(tpcheck.limits)",
+    "gruntz-limit": "the Gruntz algorithm (sympy.limit), for limits with no parameter",
+    "sympy-evalf-strict": "sympy's adaptive certified evaluation, N(strict=True)",
+    "arb": "Arb ball arithmetic and acb integration (python-flint): certified enclosures",
+    "isserlis": "Isserlis/Wick moments of jointly Gaussian variables (tpcheck.gaussian)",
+    "gaussian-closed-forms": "closed forms of Gaussian expectations: moments, mgf, arc-cosine "
+                             "and erf kernels (tpcheck.gaussian, tpcheck.expectation)",
+    "iid-sums": "exact moments of sums of iid variables by set partitions (tpcheck.sums)",
+    "pairings": "pairings, non-crossing pairings and partitions, genus (tpcheck.combinatorics)",
+    "random-matrix-moments": "exact finite-n moments of GUE, GOE, Wigner and Wishart matrices "
+                             "(tpcheck.rmt)",
+    "z-calculus": "the Z-calculus and Master Theorem limits of tensor programs (tpcheck.tp)",
+    "mpmath-quadrature": "mpmath at high precision (floating point: CORROBORATED only)",
+}
+
+_LEDGER: list[str] = []
+
+
+def rests_on(name: str) -> None:
+    """Record that the judgement being made trusts ``name`` (a key of :data:`CATALOGUE`)."""
+    if name not in CATALOGUE:
+        raise KeyError(f"not in the trusted-base catalogue: {name}")
+    if name not in _LEDGER:
+        _LEDGER.append(name)
+
+
+def with_ledger(fn: Callable[..., Any], *args: Any) -> tuple[Any, list[str]]:
+    """``fn(*args)`` and what it recorded with :func:`rests_on`, in order of first use."""
+    _LEDGER.clear()
+    try:
+        return fn(*args), list(_LEDGER)
+    finally:
+        _LEDGER.clear()
