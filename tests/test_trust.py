@@ -405,3 +405,91 @@ def test_only_catalogued_names_can_be_recorded():
 
     with pytest.raises(KeyError):
         rests_on("my-own-oracle")
+
+
+def test_corroboration_below_the_digits_floor_is_not_accepted(fake_rule):
+    from tpcheck.kernel import Evidence
+
+    fake_rule("few_digits", Judgement(Verdict.CORROBORATED, "3 digits",
+                                      evidence=[Evidence("mpmath", True, "3", {"digits": 3})]))
+    text = 'theorem t\n "s"\n let x : real\n claim x = x\nproof\n x\n = x by few_digits\nqed\n'
+    step = run(text, witnesses=False).theorems[0].steps[0]
+    assert step.verdict is Verdict.UNDECIDED and "at least 15 digits" in step.detail
+
+
+ZDOT = """
+theorem zdot
+  "u = A^T tanh(A x): (1/n) x.u -> E sech^2(Z)."
+  let n : positive integer
+  let A ~ Matrix(n)
+  let x ~ Vector(n)
+  let u = transpose(A) * tanh(A*x)
+  claim avg(x * u) -> VALUE as n -> oo
+proof
+  avg(x * u)
+    -> VALUE as n -> oo    by master_theorem
+qed
+CROSSCHECK
+"""
+
+
+@pytest.mark.parametrize("value, crosscheck, verdict", [
+    ("0.6057055096021588255835402 within 1e-25", "", Verdict.CORROBORATED),
+    ("0.6057055096021588255835402", "", Verdict.UNDECIDED),  # a truncated decimal, exactly
+    ("0.6 within 1e-2", "", Verdict.CORROBORATED),
+    ("0.6", "crosscheck mpmath digits 4", Verdict.REFUTED),
+    ("0.6 within 1e-3", "", Verdict.REFUTED),
+])
+def test_master_theorem_numeric_limits_are_approximate(value, crosscheck, verdict):
+    text = ZDOT.replace("VALUE", value).replace("CROSSCHECK", crosscheck)
+    t = run(text, witnesses=False).theorems[0]
+    assert t.verdict is verdict, t.steps[0].detail
+
+
+def test_master_theorem_proves_an_exact_limit_within_a_tolerance():
+    text = """
+theorem relu_mean
+  "avg(relu(h)) -> 1/sqrt(2 pi) = 0.3989422804..."
+  let n : positive integer
+  let A ~ Matrix(n)
+  let x ~ Vector(n)
+  claim avg(relu(A*x)) -> 0.3989422804 within 1e-10 as n -> oo
+proof
+  avg(relu(A*x))
+    -> 0.3989422804 within 1e-10 as n -> oo    by master_theorem
+qed
+"""
+    t = run(text, witnesses=False).theorems[0]
+    assert t.verdict is Verdict.PROVED and "arb" in t.rests_on["algorithms"]
+    wrong = text.replace("0.3989422804 within", "0.3989422904 within")
+    assert run(wrong, witnesses=False).theorems[0].verdict is Verdict.REFUTED
+
+
+# ---- the cited rule must do the work ----
+
+def test_a_closed_form_step_citing_wick_is_not_accepted():
+    text = ('theorem t\n "s"\n for all k >= 0\n claim (2k-1)!! = (2k)!/(2^k * k!)\nproof\n'
+            ' (2k-1)!!\n = (2k)!/(2^k * k!) by wick\nqed\n')
+    step = run(text, witnesses=False).theorems[0].steps[0]
+    assert step.verdict is Verdict.UNDECIDED
+    assert "true, but not by wick: try algebra" in step.detail
+
+
+def test_a_true_step_by_the_wrong_rule_names_the_rules_that_give_it():
+    step = run(one_step("= 3", "= 3 by linearity", "E[Z^4]"), witnesses=False).theorems[0].steps[0]
+    assert step.verdict is Verdict.UNDECIDED
+    assert "true, but not by linearity: try gaussian_moment or wick" in step.detail
+
+
+def test_a_false_step_is_refuted_whatever_rule_it_names():
+    t = run(one_step("= 2", "= 2 by linearity", "E[Z^4]"), witnesses=False).theorems[0]
+    assert t.verdict is Verdict.REFUTED
+
+
+@pytest.mark.parametrize("rule_name", ["genus_expansion", "pairings_count", "catalan_recurrence",
+                                       "independence", "stein"])
+def test_specific_rules_refuse_steps_that_algebra_alone_gives(rule_name):
+    text = ('theorem t\n "s"\n let x : real\n claim (x + 1)^2 = x^2 + 2x + 1\nproof\n'
+            f' (x + 1)^2\n = x^2 + 2x + 1 by {rule_name}\nqed\n')
+    step = run(text, witnesses=False).theorems[0].steps[0]
+    assert step.verdict is Verdict.UNDECIDED, step.detail

@@ -21,7 +21,14 @@ from tpcheck.errors import Position, ProofStructureError
 from tpcheck.kernel.bounded import run_bounded
 from tpcheck.kernel.proof import Context, Goal, Step, Theorem, tolerance_text
 from tpcheck.kernel.rules import lookup
-from tpcheck.kernel.verdict import KERNEL_ONLY, Evidence, Judgement, Verdict, weakest
+from tpcheck.kernel.verdict import (
+    FLOAT_DIGITS_FLOOR,
+    KERNEL_ONLY,
+    Evidence,
+    Judgement,
+    Verdict,
+    weakest,
+)
 from tpcheck.trusted import with_ledger
 
 #: CPU seconds of one rule verifier and of one witness: generous, since a budget guards
@@ -193,9 +200,12 @@ def _validated(j: Any, rule_name: str) -> Judgement:
     if j.verdict is Verdict.REFUTED and not j.counterexample:
         return Judgement.undecided(f"{rule_name}: REFUTED without a counterexample")
     if j.verdict is Verdict.CORROBORATED and not any(
-        e.kind in ("mpmath", "montecarlo") and e.ok for e in j.evidence
+        (e.kind == "mpmath" and e.ok and int(e.data.get("digits", 0)) >= FLOAT_DIGITS_FLOOR)
+        or (e.kind == "montecarlo" and e.ok) for e in j.evidence
     ):
-        return Judgement.undecided(f"{rule_name}: CORROBORATED without numeric evidence")
+        return Judgement.undecided(
+            f"{rule_name}: CORROBORATED without numeric evidence (Monte-Carlo, or floating point "
+            f"agreeing to at least {FLOAT_DIGITS_FLOOR} digits)")
     return j
 
 

@@ -37,6 +37,9 @@ _STRENGTH = {
     Verdict.REFUTED: 0,
 }
 
+#: The fewest significant digits a floating-point agreement may rest on (CORROBORATED).
+FLOAT_DIGITS_FLOOR = 15
+
 #: Verdicts only the kernel gives; a rule's verifier never returns them.
 KERNEL_ONLY = frozenset({Verdict.PARTIAL, Verdict.DISPUTED})
 

@@ -16,7 +16,7 @@ from tpcheck.rmt import (
     wigner_trace_moment,
     wishart_trace_moment,
 )
-from tpcheck.rules.common import judge_equal
+from tpcheck.rules.common import does_its_own_work, judge_equal
 from tpcheck.trusted import rests_on
 
 MAX_WALK_LENGTH = 10
@@ -59,6 +59,7 @@ def _replace_gue(side: sympy.Expr, ctx: Context) -> sympy.Expr:
 
 @rule("genus_expansion", relations=("=", "->"), human="the genus expansion",
       latex="by the genus expansion (Harer--Zagier)")
+@does_its_own_work
 def genus_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """GUE: E tr M^{2k} = sum over pairings pi of the 2k steps of n^{#cycles(gamma o pi)};
     genus_sum(n, k) -> ncpairings(2k) as n -> oo.
@@ -138,6 +139,7 @@ def _replace_traces(side: sympy.Expr, ctx: Context, instance: dict) -> sympy.Exp
 
 @rule("trace_expansion", relations=("=", "->"), human="the trace expansion over closed walks",
       latex="by expanding the trace over closed walks")
+@does_its_own_work
 def trace_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """E tr X^k = sum over closed walks i_1 -> ... -> i_k -> i_1 of E[X_{i1 i2} ... X_{ik i1}].
 
@@ -197,6 +199,7 @@ def trace_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
 
 @rule("noncrossing_count", human="counting non-crossing pairings",
       latex="since non-crossing pairings of $2k$ points are counted by $C_k$")
+@does_its_own_work
 def noncrossing_count(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """ncpairings(2k) = catalan(k), ncpairings(2k + 1) = 0.
 
@@ -224,6 +227,7 @@ def noncrossing_count(goal: Goal, args: tuple, ctx: Context) -> Judgement:
 
 
 @rule("catalan_recurrence", human="the Catalan recurrence", latex="by the Catalan recurrence")
+@does_its_own_work
 def catalan_recurrence(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """catalan(m + 1) = sum_{i=0}^{m} catalan(i) catalan(m - i), m >= 0.
 
@@ -278,6 +282,7 @@ def _beta_integral(integral: sympy.Integral) -> sympy.Expr | None:
 
 
 @rule("semicircle_moment", human="the Beta integral", latex="by the Beta integral")
+@does_its_own_work
 def semicircle_moment(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """int_{-r}^{r} x^m (r^2 - x^2)^q dx = r^{m+2q+1} B((m+1)/2, q+1) for even m, 0 for odd m.
 
@@ -317,6 +322,7 @@ def _certified_sign(value: sympy.Expr) -> int | None:
 
 @rule("stieltjes", human="the Stieltjes transform of the semicircle",
       latex="by the self-consistent equation of the Stieltjes transform")
+@does_its_own_work
 def stieltjes(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """int_{-2}^{2} sqrt(4 - x^2)/(2 pi (z - x)) dx = F for a point z off [-2, 2] when
     F^2 - z F + 1 = 0 and |F| < 1.

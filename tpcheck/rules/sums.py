@@ -9,7 +9,7 @@ from tpcheck.expectation import linear_normal_form
 from tpcheck.heads import Expectation, MomentSum, Variance, pairings
 from tpcheck.kernel import Context, Goal, Judgement, Verdict, rule
 from tpcheck.laws import IIDFamily
-from tpcheck.rules.common import judge_equal, or_refute
+from tpcheck.rules.common import does_its_own_work, judge_equal, or_refute
 from tpcheck.rules.independence import member_moment
 from tpcheck.sums import sum_moment
 
@@ -155,6 +155,7 @@ def pairings_formula(m: sympy.Expr) -> sympy.Expr | None:
 
 
 @rule("pairings_count", human="counting pairings", latex="since $2k$ points have $(2k-1)!!$ pairings")
+@does_its_own_work
 def pairings_count(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """pairings(m) = (m - 1)!! for even m >= 0, and 0 for odd m.
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import mpmath
 import sympy
 
+from tpcheck.enclosure import decide_within
 from tpcheck.equality import decide_equal
 from tpcheck.expectation import polynomially_bounded
 from tpcheck.heads import Avg
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
+from tpcheck.kernel.proof import tolerance_text
 from tpcheck.tp import ProgramCompiler, ProgramError, master_theorem_limit
+from tpcheck.trusted import rests_on
+from tpcheck.witness.precision import DEFAULT_DIGITS, working_digits
 
 
 def _limit_of_average(avg: Avg, ctx: Context, n: sympy.Symbol, dps: int) -> tuple[sympy.Expr, bool]:
@@ -25,7 +29,7 @@ def _limit_of_average(avg: Avg, ctx: Context, n: sympy.Symbol, dps: int) -> tupl
 
 
 @rule("master_theorem", relations=("->",), human="the Master Theorem",
-      latex="by the Master Theorem of Tensor Programs")
+      latex="by the Master Theorem of Tensor Programs", tolerances=True)
 def master_theorem(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """(1/n) sum_alpha psi(h^1_alpha, ..., h^k_alpha) -> E psi(Z^{h^1}, ..., Z^{h^k}) as n -> oo.
 
@@ -38,11 +42,18 @@ def master_theorem(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     PROVED when the expectations are exact (Isserlis, arc-cosine and erf kernels, and for
     polynomials in relu and step of centred directions Gaussian integration by parts with
     orthant probabilities; a delta from differentiating a step, in Zdot, by the Gaussian density
-    at 0); CORROBORATED when one rests on mpmath quadrature. A ranged parameter is checked
-    instance by instance (VERIFIED). Reference: Yang, Tensor Programs I (2019), III (2020); theory facts §4.2.
+    at 0); CORROBORATED when one rests on mpmath quadrature (computed at D + 10 digits, D the
+    theorem's digits, at least 15; the limit must agree with the claim to D significant
+    digits, and the verdict states the digits seen). With ``-> c within t``: an exact limit L is
+    PROVED within t by an Arb enclosure of |L - c|, a numeric one CORROBORATED when
+    |L - c| <= t in floating point. A ranged parameter is checked instance by instance
+    (VERIFIED). Reference: Yang, Tensor Programs I (2019), III (2020); theory facts §4.2.
     """
     n = goal.limit_var
-    dps = int(ctx.settings.get("digits", 30))
+    digits = working_digits(ctx.settings.get("digits", DEFAULT_DIGITS))
+    dps = digits + 10
+    rests_on("z-calculus")
+    seen: list[int] = []
     free = goal.lhs.free_symbols | goal.rhs.free_symbols
     ranged = [p for p in ctx.parameters if p.hi is not None and p.symbol in free]
     if len(ranged) > 1:
@@ -65,18 +76,34 @@ def master_theorem(goal: Goal, args: tuple, ctx: Context) -> Judgement:
             return Judgement.undecided(f"master_theorem: the left side still depends on {n}")
         at = {str(ranged[0].symbol): str(v)} if ranged else {}
         if numeric:
+            rests_on("mpmath-quadrature")
             with mpmath.workdps(dps):
                 a = sympy.N(limit, dps)
                 b = sympy.N(rhs, dps)
             if not (a.is_number and b.is_number):
                 return Judgement.undecided("master_theorem: a numeric limit with free symbols")
-            err = abs(a - b) / max(1, abs(a), abs(b))
-            if err > sympy.Float(10) ** (-(dps // 2)):
-                return Judgement(Verdict.REFUTED, f"master_theorem: the limit is {a}, not {b}",
+            scale = max(1, abs(a), abs(b))
+            excess = max(0, abs(a - b) - (goal.tolerance or 0)) / scale
+            if excess > sympy.Float(10) ** (-(digits // 2)):
+                return Judgement(Verdict.REFUTED, f"master_theorem: the limit is {a}, not {b}"
+                                 + (f" within {tolerance_text(goal.tolerance)}"
+                                    if goal.tolerance else ""),
                                  counterexample={"instance": at, "limit": str(a), "claimed": str(b),
                                                  "numeric": True})
-            if err > sympy.Float(10) ** (-(dps - 5)):
-                return Judgement.undecided(f"master_theorem: agreement to only {err}")
+            if excess > sympy.Float(10) ** (-digits):
+                return Judgement.undecided(f"master_theorem: agreement to only {excess} relative, "
+                                           f"short of {digits} digits")
+            seen.append(digits if goal.tolerance else
+                        min(dps, int(-mpmath.log10(float(abs(a - b) / scale) or 1e-300))))
+            continue
+        if goal.tolerance is not None:
+            status, detail = decide_within(limit, rhs, goal.tolerance)
+            if status == "refuted":
+                return Judgement(Verdict.REFUTED, f"master_theorem: the limit is {limit}: {detail}",
+                                 counterexample={"instance": at, "limit": str(limit),
+                                                 "claimed": str(rhs), "certified": detail})
+            if status != "proved":
+                return Judgement.undecided(f"master_theorem: limit {limit}; {detail}")
             continue
         d = decide_equal(limit, rhs, ctx.space)
         if d.status == "unequal":
@@ -88,10 +115,11 @@ def master_theorem(goal: Goal, args: tuple, ctx: Context) -> Judgement:
             return Judgement.undecided(f"master_theorem: limit {limit}; {d.reason}")
     how = "mpmath quadrature" if numeric else "exact Z-expectations"
     if numeric:
-        return Judgement(Verdict.CORROBORATED, f"master_theorem: limits by {how}, agree to "
-                         f"{dps - 5} digits", evidence=[Evidence("mpmath", True,
-                                                                 f"Z-expectations to {dps} digits",
-                                                                 {"digits": dps})])
+        what = (f"within {tolerance_text(goal.tolerance)} at {digits} digits" if goal.tolerance
+                else f"agree to {min(seen)} significant digits")
+        return Judgement(Verdict.CORROBORATED, f"master_theorem: limits by {how}, {what}",
+                         evidence=[Evidence("mpmath", True, f"Z-expectations at {dps} digits: {what}",
+                                            {"digits": digits if goal.tolerance else min(seen)})])
     if ranged:
         p = ranged[0]
         rng = {str(p.symbol): [p.lo, p.hi]}

@@ -17,6 +17,7 @@ from tpcheck.expectation import expectation_form
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
 from tpcheck.kernel.proof import tolerance_text
+from tpcheck.kernel.verdict import FLOAT_DIGITS_FLOOR
 from tpcheck.laws import GaussianComponent, IIDFamily, MatrixEnsemble, Normal, joint_gaussian
 from tpcheck.numeric import evaluate, quad
 from tpcheck.witness.hooks import head_hooks
@@ -24,7 +25,7 @@ from tpcheck.witness.instances import witness_instances
 
 DEFAULT_DIGITS = 30
 #: The fewest significant digits floating-point agreement may rest on; a file cannot lower it.
-MIN_DIGITS = 15
+MIN_DIGITS = FLOAT_DIGITS_FLOOR
 
 
 def working_digits(requested: object) -> int:
