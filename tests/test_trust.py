@@ -493,3 +493,32 @@ def test_specific_rules_refuse_steps_that_algebra_alone_gives(rule_name):
             f' (x + 1)^2\n = x^2 + 2x + 1 by {rule_name}\nqed\n')
     step = run(text, witnesses=False).theorems[0].steps[0]
     assert step.verdict is Verdict.UNDECIDED, step.detail
+
+
+def test_eval_with_no_admissible_instance_is_undecided():
+    text = ('theorem t\n "s"\n k in 0..3\n assume k >= 10\n claim 2^k = 2^k + 0\nproof\n'
+            ' 2^k\n = 2^k + 0 by eval\nqed\n')
+    step = run(text, witnesses=False).theorems[0].steps[0]
+    assert step.verdict is Verdict.UNDECIDED and "no instance" in step.detail
+
+
+def test_eval_names_the_integrator_it_trusts():
+    text = ('theorem t\n "s"\n claim integral(x^2*exp(-x), x, 0, 1) = 2 - 5*exp(-1)'
+            '\nproof\n integral(x^2*exp(-x), x, 0, 1)\n = 2 - 5*exp(-1) by eval\nqed\n')
+    t = run(text, witnesses=False).theorems[0]
+    assert t.verdict is Verdict.PROVED and "sympy-integrate" in t.rests_on["algorithms"]
+
+
+def test_assumptions_on_instances_are_decided_exactly_or_not_at_all():
+    import sympy
+
+    from tpcheck.instances import InstanceSpace
+
+    k = sympy.Symbol("k", integer=True)
+    space = InstanceSpace(assumptions=((sympy.pi * k, "<=", sympy.Integer(22) * k / 7),))
+    assert space.admits({k: sympy.Integer(1)}) is True  # pi <= 22/7, certified by Arb
+    assert space.admits({k: sympy.Integer(-1)}) is False
+    assert space.admits({k: sympy.Integer(0)}) is True
+    undecidable = InstanceSpace(assumptions=((sympy.zeta(3) * k, ">", sympy.Integer(0)),))
+    assert undecidable.admits({k: sympy.Integer(1)}) is None
+    assert not undecidable.satisfies({k: sympy.Integer(1)})

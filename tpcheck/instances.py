@@ -17,12 +17,9 @@ from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
-import mpmath
 import sympy
 
 from tpcheck import laws as laws_module
-from tpcheck.errors import EvaluationError
-from tpcheck.numeric import evaluate
 
 Relation = tuple[sympy.Expr, str, sympy.Expr]
 # What a law needs of its parameters: ("psd", rows): a symmetric positive semidefinite matrix;
@@ -30,6 +27,31 @@ Relation = tuple[sympy.Expr, str, sympy.Expr]
 Condition = tuple[str, Any]
 SHRINK_RETRIES = 4
 MAX_HANKEL_ORDER = 3  # moments up to order 6 enter the Hankel condition: 15 principal minors
+
+_SIGN_OPS = {
+    "=": lambda s: s == 0,
+    "<=": lambda s: s <= 0,
+    "<": lambda s: s < 0,
+    ">=": lambda s: s >= 0,
+    ">": lambda s: s > 0,
+}
+
+
+def _certified_sign(d: sympy.Expr) -> int | None:
+    """The sign of a real constant: 0 when it reduces to 0 exactly, +-1 when an Arb ball of it
+    excludes 0; None otherwise (never a floating-point guess)."""
+    from tpcheck.enclosure import enclose_adaptive
+
+    d = sympy.cancel(sympy.together(sympy.expand(d)))
+    if d == 0:
+        return 0
+    if d.is_Rational:
+        return 1 if d > 0 else -1
+    found = enclose_adaptive(d, lambda ball: not ball.contains(0), max_bits=1024)
+    if found is None or found.ball.contains(0):
+        return None
+    return 1 if found.ball > 0 else -1
+
 
 _OPS = {
     "=": lambda a, b: a == b,
@@ -94,26 +116,29 @@ class InstanceSpace:
         return True
 
     def satisfies(self, instance: dict[sympy.Symbol, sympy.Expr]) -> bool:
-        """Whether an instance meets every assumption (decided exactly, else at 40 digits) and
-        makes every law a law (:meth:`laws_hold`, exactly)."""
+        """Whether an instance certainly meets every assumption and makes every law a law
+        (an undecided assumption counts as not met: see :meth:`admits`)."""
+        return self.admits(instance) is True
+
+    def admits(self, instance: dict[sympy.Symbol, sympy.Expr]) -> bool | None:
+        """Whether an instance meets every assumption and makes every law a law: True or False
+        when decided exactly (rational arithmetic, or the sign of lhs - rhs certified by an Arb
+        ball), None when some assumption could not be decided at the instance."""
         if not self.laws_hold(instance):
             return False
+        undecided = False
         for lhs, op, rhs in self.assumptions:
             a, b = lhs.subs(instance), rhs.subs(instance)
             if a.free_symbols or b.free_symbols:
                 continue  # an assumption about symbols not drawn here does not constrain them
-            truth = _OPS[op](a, b)
-            if truth in (sympy.true, sympy.false, True, False):
-                if not bool(truth):
-                    return False
-                continue
-            try:
-                with mpmath.workdps(40):
-                    if not _OPS[op](evaluate(a, {}), evaluate(b, {})):
-                        return False
-            except (EvaluationError, TypeError, ValueError, ZeroDivisionError):
+            # sympy's own comparison of irrational numbers evaluates in floating point, so
+            # only rationals are compared directly; other signs are certified by Arb.
+            sign = _certified_sign(a - b)
+            if sign is None:
+                undecided = True
+            elif not _SIGN_OPS[op](sign):
                 return False
-        return True
+        return None if undecided else True
 
     def sample(
         self, symbols: list[sympy.Symbol], count: int, rng: random.Random, tries: int = 50

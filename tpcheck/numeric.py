@@ -63,7 +63,9 @@ _MPMATH_FUNCS: dict[type, Callable[..., Any]] = {
     pairings: lambda m: mpmath.mpf(_count_pairings(m)),
     relu: lambda x: x if x > 0 else mpmath.mpf(0),
     sympy.sign: mpmath.sign,
-    sympy.Heaviside: lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0),
+    # sympy's Heaviside(x, H0) carries its value at 0 (1/2 by default).
+    sympy.Heaviside: lambda x, h0=0.5: (
+        mpmath.mpf(1) if x > 0 else mpmath.mpf(0) if x < 0 else mpmath.mpf(h0)),
 }
 
 
@@ -103,7 +105,8 @@ _NUMPY_FUNCS: dict[type, Callable[..., Any]] = {
     pairings: _np_scalar(lambda m: float(_count_pairings(m))),
     relu: lambda x: np.maximum(x, 0.0),
     sympy.sign: np.sign,
-    sympy.Heaviside: lambda x: np.where(np.asarray(x) > 0, 1.0, 0.0),
+    sympy.Heaviside: lambda x, h0=0.5: np.where(np.asarray(x) > 0, 1.0,
+                                                np.where(np.asarray(x) < 0, 0.0, float(h0))),
 }
 
 

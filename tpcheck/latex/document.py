@@ -242,6 +242,7 @@ def evidence_section(t: ast.Theorem, result: TheoremResult, path: str, sha: str)
     out = [rf"\subsection*{{\texttt{{{text(t.name)}}}}}\label{{ev:{label(t.name)}}}",
            rf"File \texttt{{{text(path)}}}, line {t.pos.line}; sha256 \texttt{{{sha[:16]}\dots}};"
            rf" tpcheck {text(__version__)}; seed {result.seed}.",
+           _rests_on_tex(result),
            r"\begin{itemize}"]
     for s in result.steps:
         items = [f"{e.kind}: " + ("agrees" if e.ok else "disagrees" if e.ok is False else "n/a")
@@ -252,6 +253,15 @@ def evidence_section(t: ast.Theorem, result: TheoremResult, path: str, sha: str)
                       if items else ""))
     out.append(r"\end{itemize}")
     return "\n".join(out)
+
+
+def _rests_on_tex(result: TheoremResult) -> str:
+    """What the verdict rests on beyond the kernel, the elaborator and sympy's arithmetic."""
+    r = result.rests_on
+    rules = ", ".join(rf"\texttt{{{text(n)}}}" for n in r["rules"]) or "none"
+    algorithms = ", ".join(rf"\texttt{{{text(a)}}}" for a in r["algorithms"]) or "nothing more"
+    return (rf"\par\noindent Rests on the rules {rules} and the algorithms {algorithms} "
+            r"(see the trusted base in \texttt{docs/design.md}).")
 
 
 def _evidence_text(data: dict[str, Any], detail: str) -> str:

@@ -73,7 +73,7 @@ def numeric(goal: Goal, args: tuple, ctx: Context) -> Judgement:
                     f"numeric: agreement to only {mpmath.nstr(excess, 3)} relative, short of "
                     f"{digits} digits{floor_note}")
             shown.append(text)
-            seen.append(digits_seen(a, b))
+            seen.append(digits_seen(a, b, digits))
     least = min(seen)
     what = (f"within {tolerance_text(goal.tolerance)} (at {digits} digits)" if tol
             else f"agree to {least} significant digits")

@@ -33,14 +33,14 @@ def working_digits(requested: object) -> int:
     return max(MIN_DIGITS, int(requested))  # type: ignore[call-overload]
 
 
-def digits_seen(a: object, b: object) -> int:
+def digits_seen(a: object, b: object, cap: int) -> int:
     """Significant digits on which two floating values agree: floor(-log10 |a - b| / max(1,
-    |a|, |b|)), capped at the working precision."""
+    |a|, |b|)), capped at ``cap`` (the digits asked for: the guard digits are not claimed)."""
     scale = max(mpmath.mpf(1), abs(a), abs(b))
     err = abs(a - b) / scale
     if err == 0:
-        return int(mpmath.mp.dps)
-    return max(0, min(int(mpmath.mp.dps), int(mpmath.floor(-mpmath.log10(err)))))
+        return cap
+    return max(0, min(cap, int(mpmath.floor(-mpmath.log10(err)))))
 DEFAULT_INSTANCES = 3
 GUARD_DIGITS = 15
 
