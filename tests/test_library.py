@@ -8,14 +8,24 @@ import sys
 import pytest
 
 from tpcheck import check
-from tpcheck.kernel import Verdict
+from tpcheck.kernel import Options, Verdict
 
 
 @pytest.fixture(scope="module")
 def library(request):
+    """The library's verdicts (the rules' judgements; the witnesses run in the slow tier)."""
     from tests.conftest import ROOT
 
-    return check(ROOT / "proofs")
+    return check(ROOT / "proofs", Options(witnesses=False))
+
+
+@pytest.mark.slow
+def test_library_checks_with_every_witness(root):
+    """The README's main command: every theorem passes and no witness contradicts a step."""
+    report = check(root / "proofs")
+    assert report.exit_code == 0, report.to_text()
+    assert not report.summary()["disagreements"]
+    assert {t.name: t.verdict.value for t in report.theorems if t.name in EXPECTED} == EXPECTED
 
 
 def test_library_checks(library):
