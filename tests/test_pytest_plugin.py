@@ -52,3 +52,14 @@ def test_required_strength_option(tmp_path):
 def test_parse_errors_are_reported_as_failing_items(tmp_path):
     out = run_pytest(tmp_path, {"broken.tp": "theorem t\n  claim (x = 1\nproof\n x\n = 1 by algebra\nqed\n"})
     assert out.returncode == 1 and "parse error" in out.stdout
+
+
+def test_a_partially_checked_theorem_fails_require_verified(tmp_path):
+    partial = GOOD.replace('  let x : real\n', '  for all k >= 0\n').replace(
+        "(x + 1)^2 = x^2 + 2x + 1", "sum(j, j = 1..k) = k*(k + 1)/2").replace(
+        "  (x + 1)^2\n    = x^2 + 2x + 1   by algebra",
+        "  sum(j, j = 1..k)\n    = k*(k + 1)/2   by eval(k in 0..5)")
+    assert run_pytest(tmp_path, {"p.tp": partial}).returncode == 0
+    strict = run_pytest(tmp_path, {"p.tp": partial}, "--tpcheck-require", "verified")
+    assert strict.returncode == 1
+    assert "PARTIAL: checked on k in 0..5 only (claimed for all k >= 0)" in strict.stdout
