@@ -64,6 +64,7 @@ HAVE_TEX = bool(shutil.which("latexmk") or shutil.which("pdflatex"))
 PROOF_FILES = sorted((Path(__file__).parent.parent / "proofs").glob("*.tp"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAVE_TEX, reason="TeX (latexmk or pdflatex) is not installed")
 @pytest.mark.parametrize("path", PROOF_FILES, ids=lambda p: p.stem)
 def test_every_proof_file_compiles_to_pdf(path, tmp_path):

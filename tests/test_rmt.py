@@ -71,6 +71,7 @@ def test_wishart_and_marchenko_pastur():
         assert sympy.expand(sympy.limit(exact, N, sympy.oo) - marchenko_pastur_moment(k, lam)) == 0
 
 
+@pytest.mark.slow
 def test_tridiagonal_model_has_the_exact_moments():
     """Tridiagonal GOE/GUE at n = 6 and the Laguerre bidiagonal at (3, 5) against exact values."""
     rng = np.random.default_rng(5)
@@ -105,6 +106,7 @@ def test_ks_distance_shrinks_with_n():
     assert ks[1] < ks[0] and ks[1] < 0.01
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ensemble,exact", [("GUE", gue_trace_moment), ("GOE", goe_trace_moment)])
 def test_monte_carlo_at_n4_tells_exact_from_limit(ensemble, exact):
     """At n = 4 the 1/n corrections are resolved: the exact value passes, the limit fails."""

@@ -202,6 +202,7 @@ def test_reordering_independent_instructions_keeps_the_limit():
     assert sympy.expand(one - two) == 0
 
 
+@pytest.mark.slow
 def test_library_master_theorem_steps_carry_width_simulations(root):
     from tpcheck import check
 

@@ -1,66 +1,240 @@
-"""The public entry point: check proof files and get a :class:`~tpcheck.report.Report`."""
+"""The public entry point: check proof files and get a :class:`~tpcheck.report.Report`.
+
+Proof files are untrusted input, and reading one is bounded like checking it: only regular
+files of at most :data:`MAX_FILE_BYTES` are read (a FIFO, a device or a symlink loop is refused
+before it is opened for reading); the parser and the elaborator refuse sizes beyond their
+limits with an error naming the limit; each theorem is elaborated in a bounded child process
+with a step's CPU-time budget (``Options.budget``); and the whole run has a CPU-time budget
+(``Options.run_budget``): a theorem not started when it is spent is UNDECIDED, with the note
+that it was not checked, like a step whose budget ran out.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import tpcheck.rules  # noqa: F401  (registers the rules)
-from tpcheck.errors import SourceError, TpcheckError
-from tpcheck.kernel import Options, Verdict, check_theorem
+from tpcheck.errors import ElaborationError, SourceError, TpcheckError
+from tpcheck.kernel import Options, TheoremResult, Verdict, check_theorem
+from tpcheck.kernel.bounded import RunClock, run_bounded
+from tpcheck.kernel.check import capped, run_budget_spent
+from tpcheck.kernel.proof import Theorem
+from tpcheck.lang import ast
 from tpcheck.lang.elaborate import elaborate_theorem
 from tpcheck.lang.parser import parse
+from tpcheck.lang.printer import safe
 from tpcheck.report import FileReport, Report
 from tpcheck.version import __version__
 from tpcheck.witness import DEFAULT_WITNESSES
 
 SUFFIX = ".tp"
+#: Bytes of the largest proof file read: a hundred times the library's largest (9 KB), and
+#: tokenized and parsed in about a second.
+MAX_FILE_BYTES = 1_000_000
+
+class UnreadableFile(TpcheckError):
+    """A path that is not read as a proof file: not a regular file, too large, not UTF-8."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _refuse_unless_proof_file(path: Path, st: os.stat_result) -> None:
+    """Refuse a file with status ``st`` unless it is regular and at most MAX_FILE_BYTES."""
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((k for test, k in _KINDS if test(st.st_mode)), "a special file")
+        raise UnreadableFile(path, f"not a regular file ({kind}); only regular proof files "
+                                   "are read")
+    if st.st_size > MAX_FILE_BYTES:
+        raise UnreadableFile(path, f"file is too large ({st.st_size} bytes; file size limit "
+                                   f"{MAX_FILE_BYTES} bytes)")
+
+
+def _status(path: Path) -> os.stat_result:
+    try:
+        return path.stat()
+    except OSError as exc:
+        raise UnreadableFile(path, f"cannot be read: {exc.strerror or exc}") from None
 
 
 def proof_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The proof files named by ``paths`` (folders are searched for ``*.tp``)."""
+    """The proof files named by ``paths`` (folders are searched for ``*.tp``); a path, or a
+    ``*.tp`` found in a folder, that is not a regular file of at most MAX_FILE_BYTES is refused
+    with :class:`UnreadableFile` (reading a FIFO would wait forever, /dev/zero never end)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(p.rglob(f"*{SUFFIX}")))
-        elif p.exists():
-            out.append(p)
-        else:
+            for f in sorted(p.rglob(f"*{SUFFIX}")):
+                st = _status(f)
+                if stat.S_ISDIR(st.st_mode):
+                    continue  # a folder named like a proof file; rglob searches it already
+                _refuse_unless_proof_file(f, st)
+                out.append(f)
+            continue
+        if not os.path.lexists(p):
             raise TpcheckError(f"{p}: no such file or folder")
+        _refuse_unless_proof_file(p, _status(p))
+        out.append(p)
     return out
 
 
-def check_text(text: str, path: str = "<input>", options: Options | None = None) -> FileReport:
-    """Check the proof text of one file."""
+def read_proof_file(path: str | Path) -> str:
+    """The text of a proof file, read only if it is a regular file of at most MAX_FILE_BYTES
+    (checked on the open file, so a file swapped for a FIFO meanwhile is refused too)."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise UnreadableFile(path, f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        _refuse_unless_proof_file(path, os.fstat(fd))
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise UnreadableFile(path, f"cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_FILE_BYTES:
+        raise UnreadableFile(path, f"file is too large (more than {MAX_FILE_BYTES} bytes; file "
+                                   f"size limit {MAX_FILE_BYTES} bytes)")
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(path, f"cannot be read: not UTF-8 text ({exc.reason} at byte "
+                                   f"{exc.start})") from None
+
+
+def _render(exc: SourceError, path: str, text: str) -> str:
+    """A source error as ``file:line:col: kind: message`` with its line and caret; long numbers
+    in the message abbreviated, the whole cut to a readable length."""
+    exc.message = safe(exc.message)
+    return safe(exc.attach(path, text).render())
+
+
+def _read_theorem(t: ast.Theorem, lines: list[str]) -> tuple[Any, ...]:
+    """Elaborate one theorem (in a bounded child): ("ok", theorem) or ("error", class,
+    message, position) for a source error, which is sent back as its parts."""
+    try:
+        return ("ok", elaborate_theorem(t, lines))
+    except SourceError as exc:
+        return ("error", type(exc), exc.message, exc.pos)
+    except RecursionError:
+        return ("error", ElaborationError, f"theorem '{t.name}' is nested too deeply to read",
+                t.pos)
+
+
+class RunBudgetSpent(TpcheckError):
+    """The run's CPU-time budget was spent before a theorem could be read."""
+
+
+class _ReadingFailed(Exception):
+    """Elaboration failed other than with a source error: a bug, reported as internal."""
+
+
+def elaborate_bounded(t: ast.Theorem, lines: list[str], options: Options | None = None,
+                      clock: RunClock | None = None) -> Theorem:
+    """The theorem ``t`` (of a text split at "\\n" into ``lines``) elaborated in a child process
+    within a step's CPU-time budget, ``options.budget`` (in this process when it is None).
+
+    The size model keeps reading fast; the budget is the backstop for the hypotheses' checks,
+    which do algebra. Raises the SourceError elaboration raises, an ElaborationError when the
+    budget runs out, :class:`RunBudgetSpent` when ``clock`` says the run's budget is spent."""
     options = options or Options()
-    report = FileReport(path, hashlib.sha256(text.encode()).hexdigest())
+    clock = clock or RunClock(options.run_budget)
+    if clock.exhausted():
+        raise RunBudgetSpent(run_budget_spent(options))
+    budget = capped(options.budget, clock.left)
+    outcome = run_bounded(_read_theorem, (t, lines), budget)
+    if outcome.ok:
+        status, *rest = outcome.value
+        if status == "ok":
+            return rest[0]
+        cls, message, pos = rest
+        raise cls(message, pos)
+    if outcome.kind in ("cpu", "killed", "wall"):
+        if clock.exhausted():
+            raise RunBudgetSpent(run_budget_spent(options))
+        raise ElaborationError(f"reading theorem '{t.name}' ran out of its CPU-time budget of "
+                               f"{budget:g} s (a step's budget, --budget)", t.pos)
+    if outcome.kind == "memory":
+        raise ElaborationError(f"reading theorem '{t.name}' ran out of its memory budget", t.pos)
+    raise _ReadingFailed(outcome.reason)
+
+
+def _not_checked(t: ast.Theorem, options: Options) -> TheoremResult:
+    """The result of a theorem the run's budget left unchecked: UNDECIDED, with the reason."""
+    return TheoremResult(t.name, t.statement, t.pos.line, Verdict.UNDECIDED, [], None,
+                         list(t.cites), zlib.crc32(t.name.encode()) % (2**31),
+                         note=run_budget_spent(options))
+
+
+def check_text(text: str, path: str = "<input>", options: Options | None = None,
+               clock: RunClock | None = None, only: str | None = None) -> FileReport:
+    """Check the proof text of one file (with ``only``, just the theorem of that name).
+
+    ``clock`` counts the run's CPU time against ``options.run_budget`` (a new one by default;
+    pass one to share a budget between files)."""
+    options = options or Options()
+    clock = clock or RunClock(options.run_budget)
+    report = FileReport(path, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    if len(text) > MAX_FILE_BYTES:
+        report.errors.append(f"{path}: error: file is too large ({len(text)} characters; file "
+                             f"size limit {MAX_FILE_BYTES})")
+        return report
     try:
         tree = parse(text)
     except SourceError as exc:
-        report.errors.append(exc.attach(path, text).render())
+        report.errors.append(_render(exc, path, text))
         return report
-    lines = text.splitlines()
+    except RecursionError:
+        report.errors.append(f"{path}: error: nested too deeply to read")
+        return report
+    lines = text.split("\n")  # lines as the tokenizer counts them
     seen: set[str] = set()
     for t in tree.theorems:
+        if only is not None and t.name != only:
+            continue
+        where = f"{path}:{t.pos.line}:{t.pos.col}"
         if t.name in seen:
-            report.errors.append(SourceError(f"theorem '{t.name}' is defined twice in this file",
-                                             t.pos).attach(path, text).render())
+            report.errors.append(_render(SourceError(f"theorem '{t.name}' is defined twice in "
+                                                     "this file", t.pos), path, text))
             continue
         seen.add(t.name)
         try:
-            theorem = elaborate_theorem(t, lines)
-            report.theorems.append(check_theorem(theorem, options, DEFAULT_WITNESSES))
+            theorem = elaborate_bounded(t, lines, options, clock)
+            report.theorems.append(check_theorem(theorem, options, DEFAULT_WITNESSES, clock.left))
+            report.trees[t.name] = t
+        except RunBudgetSpent:
+            report.theorems.append(_not_checked(t, options))
             report.trees[t.name] = t
         except SourceError as exc:
-            report.errors.append(exc.attach(path, text).render())
+            report.errors.append(_render(exc, path, text))
         except RecursionError:
-            report.errors.append(f"{path}:{t.pos.line}: error: theorem '{t.name}' is too deeply "
-                                 "nested to check")
+            report.errors.append(f"{where}: error: theorem '{t.name}' is too deeply nested to "
+                                 "check")
+        except _ReadingFailed as exc:
+            report.internal_errors.append(f"{where}: internal error while reading '{t.name}': "
+                                          f"{safe(str(exc))}")
         except Exception as exc:  # noqa: BLE001  (an internal failure must be reported, not raised)
             report.internal_errors.append(
-                f"{path}:{t.pos.line}: internal error while checking '{t.name}': "
-                f"{type(exc).__name__}: {exc}"
+                f"{where}: internal error while checking '{t.name}': "
+                f"{type(exc).__name__}: {safe(str(exc))}"
             )
     return report
 
@@ -70,15 +244,18 @@ def check(
     options: Options | None = None,
     require: str | None = None,
 ) -> Report:
-    """Check proof files or folders; the result's ``exit_code`` follows the CLI's."""
+    """Check proof files or folders; the result's ``exit_code`` follows the CLI's. The run's
+    CPU time (``options.run_budget``) is shared by all files."""
+    options = options or Options()
     if isinstance(paths, str | Path):
         paths = [paths]
+    clock = RunClock(options.run_budget)
     report = Report(__version__, require=Verdict(require.upper()) if require else None)
     for f in proof_files(paths):
         try:
-            text = f.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            report.files.append(FileReport(str(f), "", errors=[f"{f}: error: cannot read: {exc}"]))
+            text = read_proof_file(f)
+        except UnreadableFile as exc:
+            report.files.append(FileReport(str(f), "", errors=[f"{f}: error: {exc.reason}"]))
             continue
-        report.files.append(check_text(text, str(f), options))
+        report.files.append(check_text(text, str(f), options, clock))
     return report

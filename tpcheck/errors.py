@@ -6,7 +6,26 @@ carry its position and render as ``file:line:col: message`` with the offending l
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+# Characters a terminal may act on rather than show: controls (C0, DEL, C1), format characters
+# (bidirectional overrides, zero-width), line and paragraph separators, surrogates.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """``text`` safe to print to a terminal: every control, format or separator character is
+    written as a Python escape (``\\x1b``, ``\\u202e``); ``keep_newlines`` keeps ``\\n``."""
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) not in _HIDDEN_CATEGORIES or (keep_newlines and ch == "\n"):
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+                       else f"\\U{code:08x}")
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -37,20 +56,23 @@ class SourceError(TpcheckError):
         """Record the file this error belongs to (for rendering)."""
         self.path = path
         if self.pos is not None:
-            lines = text.splitlines()
+            # Lines as the tokenizer counts them: only "\n" ends one (not "\f", "\x1c", ...).
+            lines = text.split("\n")
             if 1 <= self.pos.line <= len(lines):
-                self.source_line = lines[self.pos.line - 1]
+                self.source_line = lines[self.pos.line - 1].removesuffix("\r")
         return self
 
     def render(self) -> str:
-        """``file:line:col: kind: message``, then the line and a caret under the column."""
+        """``file:line:col: kind: message``, then the line and a caret under the column; every
+        character a terminal would act on is escaped (see :func:`printable`)."""
         where = self.path or "<input>"
         if self.pos is not None:
             where += f":{self.pos.line}:{self.pos.col}"
-        out = f"{where}: {self.kind}: {self.message}"
+        out = printable(f"{where}: {self.kind}: {self.message}")
         if self.source_line is not None and self.pos is not None:
-            shown = self.source_line.expandtabs(1)
-            out += "\n  " + shown + "\n  " + " " * (self.pos.col - 1) + "^"
+            line = self.source_line.replace("\t", " ")  # a tab is one column to the tokenizer
+            before = printable(line[: self.pos.col - 1])
+            out += "\n  " + before + printable(line[self.pos.col - 1:]) + "\n  " + " " * len(before) + "^"
         return out
 
     def __str__(self) -> str:

@@ -41,21 +41,38 @@ def pytest_collect_file(parent: Any, file_path: Any) -> Any:
     return None
 
 
+def _samples(node: Any) -> int:
+    """A ``samples`` setting written as a plain integer literal, else 0."""
+    text = getattr(node, "text", "")
+    return int(text) if text.isdigit() and len(text) < 20 else 0
+
+
 class ProofFile(pytest.File):
     def collect(self) -> Any:
-        from tpcheck.errors import SourceError
+        from tpcheck.api import read_proof_file
+        from tpcheck.errors import SourceError, TpcheckError
         from tpcheck.lang.parser import parse
+        from tpcheck.lang.printer import safe
 
-        text = self.path.read_text(encoding="utf-8")
+        try:
+            text = read_proof_file(self.path)
+        except TpcheckError as exc:
+            yield TheoremItem.from_parent(self, name="<read>", theorem=None, error=str(exc))
+            return
         try:
             tree = parse(text)
         except SourceError as exc:
+            exc.message = safe(exc.message)
             yield TheoremItem.from_parent(self, name="<parse>", theorem=None,
-                                          error=exc.attach(str(self.path), text).render())
+                                          error=safe(exc.attach(str(self.path), text).render()))
+            return
+        except RecursionError:
+            yield TheoremItem.from_parent(self, name="<parse>", theorem=None,
+                                          error=f"{self.path}: error: nested too deeply to read")
             return
         for t in tree.theorems:
             item = TheoremItem.from_parent(self, name=t.name, theorem=t.name, error=None)
-            samples = [int(getattr(s, "text", "0")) for c in t.crosschecks if c.kind == "montecarlo"
+            samples = [_samples(s) for c in t.crosschecks if c.kind == "montecarlo"
                        for key, s in c.settings if key == "samples"]
             if samples and max(samples) >= SLOW_SAMPLES:
                 item.add_marker(pytest.mark.tpcheck_slow)
@@ -75,6 +92,8 @@ class TheoremItem(pytest.Item):
     def runtest(self) -> None:
         if self.error is not None:
             raise TheoremFailure(self.error)
+        from tpcheck.api import check_text, read_proof_file
+        from tpcheck.errors import TpcheckError
         from tpcheck.kernel import Options, Verdict
         from tpcheck.report import _step_text, verdict_phrase
 
@@ -82,8 +101,11 @@ class TheoremItem(pytest.Item):
         options = Options(budget=cfg.getoption("--tpcheck-budget"),
                           witnesses=not cfg.getoption("--tpcheck-no-witnesses"),
                           montecarlo_scale=cfg.getoption("--tpcheck-mc-scale"))
-        text = self.path.read_text(encoding="utf-8")
-        report = _check_one(text, str(self.path), self.theorem, options)
+        try:
+            text = read_proof_file(self.path)
+        except TpcheckError as exc:
+            raise TheoremFailure(str(exc)) from None
+        report = check_text(text, str(self.path), options, only=self.theorem)
         if report.errors or report.internal_errors:
             raise TheoremFailure("\n".join(report.errors + report.internal_errors))
         (result,) = [t for t in report.theorems if t.name == self.theorem]
@@ -106,27 +128,3 @@ class TheoremItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int, str]:
         return self.path, 0, f"theorem {self.theorem}"
-
-
-def _check_one(text: str, path: str, name: str | None, options: Any) -> Any:
-    """Check one theorem of a file (the others are not elaborated or checked)."""
-    import hashlib
-
-    from tpcheck.api import DEFAULT_WITNESSES
-    from tpcheck.errors import SourceError
-    from tpcheck.kernel import check_theorem
-    from tpcheck.lang.elaborate import elaborate_theorem
-    from tpcheck.lang.parser import parse
-    from tpcheck.report import FileReport
-
-    report = FileReport(path, hashlib.sha256(text.encode()).hexdigest())
-    tree = parse(text)
-    for t in tree.theorems:
-        if t.name != name:
-            continue
-        try:
-            theorem = elaborate_theorem(t, text.splitlines())
-            report.theorems.append(check_theorem(theorem, options, DEFAULT_WITNESSES))
-        except SourceError as exc:
-            report.errors.append(exc.attach(path, text).render())
-    return report

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tpcheck.errors import printable
 from tpcheck.kernel import StepResult, TheoremResult, Verdict
 
 EXIT_OK, EXIT_REFUTED, EXIT_ERROR, EXIT_UNDECIDED, EXIT_DISAGREEMENT = 0, 1, 2, 3, 4
@@ -148,6 +149,8 @@ class Report:
 
     # ---- text ----
     def to_text(self, colour: bool = False) -> str:
+        """The report for a terminal; text from proof files (names, paths, statements, reasons)
+        has every character a terminal would act on escaped."""
         out: list[str] = []
 
         def paint(v: Verdict, text: str) -> str:
@@ -155,19 +158,19 @@ class Report:
 
         width = max([len(t.name) for t in self.theorems] + [10])
         for f in self.files:
-            out.append(f.path)
+            out.append(printable(f.path))
             for t in f.theorems:
                 phrase = verdict_phrase(t)
                 head, rest = phrase[: len(t.verdict.value)], phrase[len(t.verdict.value):]
-                out.append(f"  {t.name:<{width}}  {paint(t.verdict, head)}{rest}")
+                out.append(printable(f"  {t.name:<{width}}  ") + paint(t.verdict, head) + printable(rest))
                 if t.note:
-                    out.append(f"    {t.note}")
+                    out.append(printable(f"    {t.note}"))
                 for s in t.steps:
                     if s.verdict in (Verdict.PROVED, Verdict.VERIFIED) and not s.disagreement:
                         continue
-                    out.extend("    " + line for line in _step_text(f.path, s))
+                    out.extend(printable("    " + line, keep_newlines=True) for line in _step_text(f.path, s))
             for e in f.errors + f.internal_errors:
-                out.extend("  " + line for line in e.splitlines())
+                out.extend(printable("  " + line) for line in e.split("\n"))
         s = self.summary()
         parts = [f"{s[v.value]} {v.value}" for v in Verdict if s[v.value]]
         line = f"{s['theorems']} theorem{'s' if s['theorems'] != 1 else ''}: " + (
@@ -231,7 +234,7 @@ def _theorem_json(t: TheoremResult) -> dict[str, Any]:
 
 def trust_text(report: Report) -> str:
     """Per theorem, the rules and algorithms its passing steps trusted (like Lean's
-    ``#print axioms``), then the trusted base those come from."""
+    ``#print axioms``), then the trusted base those come from; escaped for a terminal."""
     from tpcheck.trusted import CATALOGUE, FOUNDATION
 
     out: list[str] = []
@@ -245,10 +248,10 @@ def trust_text(report: Report) -> str:
             out.append(f"    rules: {', '.join(r['rules']) or '(none)'}")
             out.append(f"    rests on: {', '.join(r['algorithms']) or '(the foundation only)'}")
         for e in f.errors + f.internal_errors:
-            out.append("  " + e.splitlines()[0])
+            out.append("  " + e.split("\n")[0])
     out.append("")
     out.append("Every step rests on:")
     out.extend(f"  {k}: {v}" for k, v in FOUNDATION.items())
     out.append("These verdicts also rest on:")
     out.extend(f"  {k}: {CATALOGUE[k]}" for k in CATALOGUE if k in used)
-    return "\n".join(out) + "\n"
+    return "\n".join(printable(line) for line in out) + "\n"

@@ -10,6 +10,7 @@ semicircle density and the error against n (matplotlib, the ``plot`` extra).
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,8 @@ from typing import Any
 import numpy as np
 import sympy
 
-from tpcheck.errors import TpcheckError
+from tpcheck.api import read_proof_file
+from tpcheck.errors import SourceError, TpcheckError, printable
 from tpcheck.heads import Expectation
 from tpcheck.kernel import Goal, Judgement, Theorem, Verdict
 from tpcheck.lang.elaborate import elaborate_theorem
@@ -26,7 +28,13 @@ from tpcheck.laws import MatrixEnsemble
 from tpcheck.limits import asymptotic_order
 from tpcheck.numeric import evaluate
 from tpcheck.stats import loglog_slope
-from tpcheck.witness.montecarlo import NotApplicable, _one_run
+from tpcheck.witness.montecarlo import MAX_SAMPLES, NotApplicable, _one_run
+
+MAX_SIZE = 100_000  # the --plot spectrum at n = 1e5 takes about 10 s; at 2e6 it took minutes
+MAX_SIZES = 20
+MIN_SAMPLES = 100  # the Monte-Carlo witness's own floor: fewer would be silently raised to it
+MAX_SEED = 2**63 - 1
+MAX_FIXED = 1000  # |value| of --at: k = 1e5 spends half a minute before simulating anything
 
 
 @dataclass
@@ -62,15 +70,21 @@ class Sweep:
 
 
 def load_theorem(path: str, name: str | None) -> Theorem:
-    text = open(path, encoding="utf-8").read()
-    tree = parse(text)
-    candidates = [t for t in tree.theorems if name is None or t.name == name]
-    if not candidates:
-        raise TpcheckError(f"no theorem named {name!r} in {path}")
-    if name is None and len(candidates) > 1:
-        names = ", ".join(t.name for t in candidates)
-        raise TpcheckError(f"{path} has several theorems; pick one with --theorem ({names})")
-    return elaborate_theorem(candidates[0], text.splitlines())
+    """The elaborated theorem ``name`` of a proof file (its only one when ``name`` is None)."""
+    text = read_proof_file(path)  # a regular file, bounded in size, UTF-8
+    try:
+        tree = parse(text)
+        candidates = [t for t in tree.theorems if name is None or t.name == name]
+        if not candidates:
+            raise TpcheckError(f"no theorem named {name!r} in {path}")
+        if name is None and len(candidates) > 1:
+            names = ", ".join(t.name for t in candidates)
+            raise TpcheckError(f"{path} has several theorems; pick one with --theorem ({names})")
+        return elaborate_theorem(candidates[0], text.splitlines())
+    except SourceError as exc:
+        raise exc.attach(path, text) from None
+    except RecursionError:
+        raise TpcheckError(f"{path}: nested too deeply to read") from None
 
 
 def exact_finite_value(theorem: Theorem) -> sympy.Expr | None:
@@ -84,8 +98,24 @@ def exact_finite_value(theorem: Theorem) -> sympy.Expr | None:
     return None
 
 
+def check_sweep_arguments(sizes: list[int], samples: int, seed: int, fixed: dict[str, int]) -> None:
+    """Refuse a sweep that could not finish in reasonable time, naming the limit."""
+    if not sizes or len(sizes) > MAX_SIZES:
+        raise TpcheckError(f"give between 1 and {MAX_SIZES} sizes n (got {len(sizes)})")
+    if not all(1 <= n <= MAX_SIZE for n in sizes):
+        raise TpcheckError(f"every size n must be in 1..{MAX_SIZE} (got {sizes})")
+    if not MIN_SAMPLES <= samples <= MAX_SAMPLES:
+        raise TpcheckError(f"samples must be in {MIN_SAMPLES}..{MAX_SAMPLES} (got {samples})")
+    if not 0 <= seed <= MAX_SEED:
+        raise TpcheckError(f"the seed must be in 0..{MAX_SEED} (got {seed})")
+    for key, value in fixed.items():
+        if not -MAX_FIXED <= value <= MAX_FIXED:
+            raise TpcheckError(f"{key} = {value} is beyond the limit |{key}| <= {MAX_FIXED}")
+
+
 def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
           fixed: dict[str, int], progress: bool = True) -> Sweep:
+    check_sweep_arguments(sizes, samples, seed, fixed)
     claim = theorem.claim
     n = claim.limit_var or theorem.context.symbols.get("n")
     if n is None:
@@ -113,8 +143,9 @@ def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
             print(f"\r[{bar}] n = {size}", end="", file=sys.stderr, flush=True)
         cfg = {**base, "samples": samples, "fixed": {**at, n: sympy.Integer(size)}}
         try:
-            ev = _one_run(goal, theorem.context, Judgement(Verdict.PROVED, ""), cfg, seed + i,
-                          1.0, list(dict.fromkeys(_atoms(goal))))
+            with np.errstate(all="ignore"):  # a non-finite integrand is reported just below
+                ev = _one_run(goal, theorem.context, Judgement(Verdict.PROVED, ""), cfg, seed + i,
+                              1.0, list(dict.fromkeys(_atoms(goal))))
         except NotApplicable as exc:
             raise TpcheckError(f"cannot simulate at n = {size}: {exc}") from exc
         est, se = ev.data["estimate"], ev.data["std_error"]
@@ -125,15 +156,15 @@ def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
             for s, v in ev.data.get("instance", {}).items():
                 sym = theorem.context.symbols.get(s)
                 if sym is not None and sym not in inst:
-                    num, _, den = v.partition("/")
-                    if num.lstrip("-").isdigit():
+                    if re.fullmatch(r"-?[0-9]+(/[0-9]+)?", v):
+                        num, _, den = v.partition("/")
                         inst[sym] = sympy.Rational(int(num), int(den) if den else 1)
             try:
                 exact_here = float(evaluate(exact - limit, inst, "mpmath"))
                 z = (est - exact_here) / se if se > 0 else None
             except Exception:  # noqa: BLE001  (an exact value is optional here)
                 exact_here = None
-        result.rows.append(SweepRow(size, est, se, exact_here, z, samples))
+        result.rows.append(SweepRow(size, est, se, exact_here, z, ev.data["samples"]))
     if progress:
         print(file=sys.stderr)
     usable = [r for r in result.rows if abs(r.estimate) > 2 * r.std_error]
@@ -204,15 +235,13 @@ def plot(theorem: Theorem, result: Sweep, path: str, seed: int) -> None:
 
 
 def main_simulate(args: Any) -> int:
+    """``tpcheck simulate``, on arguments the CLI has parsed and bounded (``args.sizes`` a list
+    of ints, ``args.at`` a list of (name, int) pairs)."""
     theorem = load_theorem(args.path, args.theorem)
-    sizes = [int(x) for x in args.sizes.split(",")]
-    fixed = {}
-    for item in args.at or []:
-        key, _, value = item.partition("=")
-        fixed[key.strip()] = int(value)
-    result = sweep(theorem, sizes, args.samples, args.seed, fixed, progress=sys.stderr.isatty())
-    print(result.table())
+    result = sweep(theorem, args.sizes, args.samples, args.seed, dict(args.at or []),
+                   progress=sys.stderr.isatty())
+    print(printable(result.table(), keep_newlines=True))
     if args.plot:
         plot(theorem, result, args.plot, args.seed)
-        print(f"plot written to {args.plot}")
+        print(printable(f"plot written to {args.plot}"))
     return 0

@@ -5,6 +5,10 @@ outcome with a reason, never as a hung or crashed checker. The budget counts the
 CPU seconds (``RLIMIT_CPU``), not wall time, so a verdict does not depend on what else the
 machine is doing; a wall-clock limit of ``WALL_FACTOR`` times the budget is only a backstop
 against a child that waits without computing.
+
+The child's limits never exceed limits the checker was started under (``ulimit -v``,
+``ulimit -t``, a container's): it lowers them, it never asks to raise them. :class:`RunClock`
+counts the CPU time of a whole run, this process and its children together.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import multiprocessing as mp
 import os
 import resource
 import signal
+import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,28 +40,65 @@ def _on_cpu_limit(signum, frame):  # noqa: ANN001, ARG001
 
 @dataclass
 class Outcome:
+    """What came of a bounded computation: ``kind`` is ``ok``, ``cpu`` (its CPU-time budget ran
+    out), ``memory``, ``killed``, ``died``, ``wall`` (no answer in wall time) or ``error``."""
+
     ok: bool
     value: Any = None
     reason: str = ""
+    kind: str = "ok"
+
+
+def lowered(wanted: int, current: tuple[int, int]) -> tuple[int, int]:
+    """Soft and hard limits of at most ``wanted`` that never exceed the ``current`` ones (a
+    process may lower its hard limit but not raise it)."""
+    soft, hard = current
+    limit = wanted
+    for existing in (soft, hard):
+        if existing != resource.RLIM_INFINITY:
+            limit = min(limit, existing)
+    return limit, limit
+
+
+def cpu_limits(seconds: float, current: tuple[int, int]) -> tuple[int, int]:
+    """(soft, hard) CPU limits for a child: SIGXCPU at the budget (at least 1 s: a forked child
+    starts with no CPU time of its own), SIGKILL two seconds on; never beyond ``current``."""
+    cpu = max(1, math.ceil(seconds))
+    soft, hard = current
+    new_hard = cpu + 2 if hard == resource.RLIM_INFINITY else min(cpu + 2, hard)
+    new_soft = min(cpu, new_hard) if soft == resource.RLIM_INFINITY else min(cpu, soft, new_hard)
+    return new_soft, new_hard
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame of an exception, ``file:line`` (a traceback is never shown)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" (at {os.path.basename(last.filename)}:{last.lineno})"
 
 
 def _child(conn, fn, args, memory, seconds):  # noqa: ANN001
     try:
-        cpu = max(1, math.ceil(seconds))  # a forked child starts with no CPU time of its own
         signal.signal(signal.SIGXCPU, _on_cpu_limit)
-        # Soft limit: SIGXCPU, reported as an outcome; hard limit two seconds on: SIGKILL.
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 2))
+        resource.setrlimit(resource.RLIMIT_CPU,
+                           cpu_limits(seconds, resource.getrlimit(resource.RLIMIT_CPU)))
         if memory:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            resource.setrlimit(resource.RLIMIT_AS,
+                               lowered(memory, resource.getrlimit(resource.RLIMIT_AS)))
+        # Python limits converting integers beyond 4300 digits to text because the conversion
+        # takes quadratic time; here the CPU budget bounds it, and the parent abbreviates every
+        # long number it receives (tpcheck.lang.printer), so a rule may print any number.
+        sys.set_int_max_str_digits(0)
         result = fn(*args)
         conn.send(("ok", result))
     except CpuBudgetExceeded:
         conn.send(("cpu", f"CPU-time budget of {seconds:g} s ran out"))
     except MemoryError:
-        conn.send(("error", "ran out of its memory budget"))
+        conn.send(("memory", "ran out of its memory budget"))
     except BaseException as exc:  # noqa: BLE001  (report every failure as an outcome)
-        tb = traceback.format_exc(limit=3)
-        conn.send(("error", f"{type(exc).__name__}: {exc}\n{tb}"))
+        conn.send(("error", f"{type(exc).__name__}: {exc}{_where(exc)}"))
     finally:
         conn.close()
 
@@ -69,7 +112,8 @@ def run_bounded(
         try:
             return Outcome(True, fn(*args))
         except Exception as exc:  # noqa: BLE001
-            return Outcome(False, reason=f"{type(exc).__name__}: {exc}")
+            return Outcome(False, reason=f"{type(exc).__name__}: {exc}{_where(exc)}",
+                           kind="error")
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(child, fn, args, memory, seconds), daemon=True)
@@ -84,14 +128,19 @@ def run_bounded(
                 proc.join(1)
                 if proc.exitcode == -signal.SIGKILL:
                     return Outcome(False, reason=f"the computation was killed (its CPU-time "
-                                                 f"budget of {seconds:g} s, or the system)")
-                return Outcome(False, reason=f"the computation died (exit code {proc.exitcode})")
+                                                 f"budget of {seconds:g} s, or the system)",
+                                   kind="killed")
+                return Outcome(False, reason=f"the computation died (exit code {proc.exitcode})",
+                               kind="died")
+            except Exception as exc:  # noqa: BLE001  (a result that cannot be read back)
+                return Outcome(False, reason=f"its result could not be read back: "
+                                             f"{type(exc).__name__}", kind="error")
             proc.join(1)
             if status == "ok":
                 return Outcome(True, payload)
-            return Outcome(False, reason=payload)
+            return Outcome(False, reason=payload, kind=status)
         return Outcome(False, reason=f"no answer within {wall:g} s of wall time "
-                                     f"(the CPU-time budget is {seconds:g} s)")
+                                     f"(the CPU-time budget is {seconds:g} s)", kind="wall")
     finally:
         if proc.is_alive():
             proc.kill()
@@ -102,3 +151,29 @@ def run_bounded(
                 os.waitpid(proc.pid, os.WNOHANG)
             except ChildProcessError:
                 pass
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its finished children."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+class RunClock:
+    """The CPU time of one run (checking files: this process and its children) against a
+    budget of ``budget`` seconds (None: unlimited)."""
+
+    def __init__(self, budget: float | None) -> None:
+        self.budget = budget
+        self.start = cpu_seconds()
+
+    def spent(self) -> float:
+        return cpu_seconds() - self.start
+
+    def left(self) -> float | None:
+        """Seconds left (<= 0 when spent), or None without a budget."""
+        return None if self.budget is None else self.budget - self.spent()
+
+    def exhausted(self) -> bool:
+        left = self.left()
+        return left is not None and left <= 0

@@ -29,22 +29,53 @@ from tpcheck.kernel.verdict import (
     Verdict,
     weakest,
 )
+from tpcheck.lang.printer import expr_text, safe
 from tpcheck.trusted import with_ledger
 
 #: CPU seconds of one rule verifier and of one witness: generous, since a budget guards
 #: against hangs and must never decide a verdict on a normal machine.
 DEFAULT_BUDGET = 60.0
 DEFAULT_WITNESS_BUDGET = 120.0
+#: CPU seconds of a whole run (every file, this process and its children): the proof library
+#: takes about half a minute without witnesses and a few minutes with them; an hour stops a
+#: hostile or runaway input from running for days at 60 s a step.
+DEFAULT_RUN_BUDGET = 3600.0
 
 Witness = Callable[[Goal, Context, Judgement, dict[str, Any], int], list[Evidence]]
+#: Seconds left of the run's budget (<= 0 when spent), or None when it has none.
+TimeLeft = Callable[[], float | None]
 
 
 @dataclass
 class Options:
-    budget: float | None = DEFAULT_BUDGET  # CPU seconds per rule verifier; None: in-process
+    #: CPU seconds per rule verifier, and for reading (elaborating) one theorem; None runs
+    #: them in this process, without a budget (for Python users; the CLI refuses it)
+    budget: float | None = DEFAULT_BUDGET
     witness_budget: float | None = DEFAULT_WITNESS_BUDGET
     witnesses: bool = True
     montecarlo_scale: float = 1.0
+    #: CPU seconds of the whole run; what is not started when it is spent is UNDECIDED
+    run_budget: float | None = DEFAULT_RUN_BUDGET
+
+
+def run_budget_spent(options: Options) -> str:
+    """The reason given for what was not checked because the run's budget is spent."""
+    return (f"not checked: the run's CPU-time budget of {options.run_budget:g} s is spent "
+            "(run budget)")
+
+
+def capped(budget: float | None, time_left: TimeLeft | None) -> float | None:
+    """A step's budget, no more than what is left of the run's."""
+    left = time_left() if time_left is not None else None
+    if budget is None or left is None or budget <= left:
+        return budget
+    return max(0.0, round(left, 2))
+
+
+def spent(time_left: TimeLeft | None) -> bool:
+    """Whether the run's budget is spent."""
+    left = time_left() if time_left is not None else None
+    return left is not None and left <= 0
 
 
 @dataclass
@@ -107,7 +138,8 @@ def compose_relations(theorem: Theorem) -> tuple[str, Any]:
     first = steps[0]
     if theorem.start != claim.lhs:
         raise ProofStructureError(
-            f"the derivation starts at {theorem.start} but the claim's left side is {claim.lhs}",
+            f"the derivation starts at {expr_text(theorem.start)} but the claim's left side is "
+            f"{expr_text(claim.lhs)}",
             Position(first.line, first.col),
         )
     current, limit_var = "=", None
@@ -130,11 +162,12 @@ def compose_relations(theorem: Theorem) -> tuple[str, Any]:
         if limit_var is not None:
             if g.rel not in ("=", "~="):
                 raise ProofStructureError(
-                    f"after the limit in {limit_var} only '=' and '~=' steps may follow", pos
+                    f"after the limit in {expr_text(limit_var)} only '=' and '~=' steps may follow",
+                    pos
                 )
             if limit_var in g.rhs.free_symbols:
                 raise ProofStructureError(
-                    f"after the limit, expressions must not depend on {limit_var}", pos
+                    f"after the limit, expressions must not depend on {expr_text(limit_var)}", pos
                 )
         if g.rel == "~=":
             if current == "=":
@@ -156,7 +189,8 @@ def compose_relations(theorem: Theorem) -> tuple[str, Any]:
     last = steps[-1]
     if previous != claim.rhs:
         raise ProofStructureError(
-            f"the derivation ends at {previous} but the claim's right side is {claim.rhs}",
+            f"the derivation ends at {expr_text(previous)} but the claim's right side is "
+            f"{expr_text(claim.rhs)}",
             Position(last.line, last.col),
         )
     weaker = {"<": "<=", ">": ">=", "=": "~="}
@@ -168,13 +202,15 @@ def compose_relations(theorem: Theorem) -> tuple[str, Any]:
     allowed = claim.tolerance if claim.tolerance is not None else sympy.Integer(0)
     if slack > allowed:
         raise ProofStructureError(
-            f"the steps' tolerances add up to {slack}, more than the claim's {allowed}"
+            f"the steps' tolerances add up to {expr_text(slack)}, more than the claim's "
+            f"{expr_text(allowed)}"
             + ("" if claim.tolerance is not None else " (the claim is exact)"),
             Position(last.line, last.col),
         )
     if claim.rel == "->" and claim.limit_var != limit_var:
         raise ProofStructureError(
-            f"the claim's limit is in {claim.limit_var}, the derivation's in {limit_var}",
+            f"the claim's limit is in {expr_text(claim.limit_var)}, the derivation's in "
+            f"{expr_text(limit_var)}",
             Position(last.line, last.col),
         )
     return current, limit_var
@@ -219,9 +255,22 @@ def _well_formed_range(r: Any) -> bool:
         for v in r.values())
 
 
+def _safe_evidence(e: Any) -> Evidence:
+    if not isinstance(e, Evidence):
+        return Evidence("witness", None, expr_text(e))
+    return Evidence(safe(e.kind), e.ok, safe(e.detail), safe(e.data))
+
+
+def _safe_judgement(j: Judgement) -> Judgement:
+    """A judgement from a child, made safe to print: long numbers abbreviated (they are text
+    in reports, JSON and LaTeX, and Python refuses to print integers beyond 4300 digits)."""
+    return Judgement(j.verdict, safe(j.detail), j.range, safe(j.counterexample),
+                     [_safe_evidence(e) for e in j.evidence])
+
+
 def check_step(
     step: Step, context: Context, options: Options, witnesses: list[Witness], seed: int,
-    settings: dict[str, Any],
+    settings: dict[str, Any], time_left: TimeLeft | None = None,
 ) -> StepResult:
     rule = lookup(step.rule)
     result = StepResult(step.line, step.col, step.rule, step.goal.rel, step.source,
@@ -239,32 +288,40 @@ def check_step(
             f"not '{step.goal.rel}'"
         )
         return result
-    outcome = run_bounded(with_ledger, (rule.verifier, goal, step.args, context), options.budget)
+    if spent(time_left):
+        result.detail = f"{rule.name}: {run_budget_spent(options)}"
+        return result
+    budget = capped(options.budget, time_left)
+    outcome = run_bounded(with_ledger, (rule.verifier, goal, step.args, context), budget)
     if not outcome.ok:
-        judgement = Judgement.undecided(f"{rule.name}: {outcome.reason.strip()}")
+        reason = safe(outcome.reason.strip())
+        if outcome.kind == "cpu" and budget != options.budget:
+            reason += " (all that was left of the run budget)"
+        judgement = Judgement.undecided(f"{rule.name}: {reason}")
     else:
-        judgement = _validated(outcome.value[0], rule.name)
+        judgement = _safe_judgement(_validated(outcome.value[0], rule.name))
         result.rests_on = list(outcome.value[1])
     if goal is not step.goal and judgement.verdict is Verdict.REFUTED:
         judgement = Judgement.undecided(
             f"{rule.name}: refutes the exact statement ({judgement.detail}), but does not judge "
-            f"the tolerance {tolerance_text(step.goal.tolerance)}")
+            f"the tolerance {_tolerance_text(step.goal.tolerance)}")
     result.verdict, result.detail = judgement.verdict, judgement.detail
     result.range, result.counterexample = judgement.range, judgement.counterexample
     result.evidence = list(judgement.evidence)
     if not options.witnesses or judgement.verdict is Verdict.UNDECIDED:
         return result
     for witness in witnesses:
-        out = run_bounded(
-            witness, (step.goal, context, judgement, settings, seed), options.witness_budget
-        )
-        if not out.ok:
-            result.evidence.append(
-                Evidence(getattr(witness, "kind", "witness"), None,
-                         f"witness did not finish: {out.reason.strip().splitlines()[0]}")
-            )
+        kind = getattr(witness, "kind", "witness")
+        if spent(time_left):
+            result.evidence.append(Evidence(kind, None, run_budget_spent(options)))
             continue
-        result.evidence.extend(out.value)
+        out = run_bounded(witness, (step.goal, context, judgement, settings, seed),
+                          capped(options.witness_budget, time_left))
+        if not out.ok:
+            reason = safe(out.reason.strip()).splitlines() or [""]
+            result.evidence.append(Evidence(kind, None, f"witness did not finish: {reason[0]}"))
+            continue
+        result.evidence.extend(_safe_evidence(e) for e in out.value)
     against = [e for e in result.evidence if e.ok is False]
     if against:
         result.disagreement = (
@@ -273,6 +330,10 @@ def check_step(
         )
         result.judged, result.verdict = judgement.verdict, Verdict.DISPUTED
     return result
+
+
+def _tolerance_text(t: sympy.Expr) -> str:
+    return tolerance_text(t) if max(abs(t.p), t.q).bit_length() < 3000 else expr_text(t)
 
 
 def intersect_ranges(ranges: list[dict[str, list[int]]]) -> dict[str, list[int]] | None:
@@ -344,19 +405,23 @@ def _checked_range(
 
 
 def check_theorem(
-    theorem: Theorem, options: Options, witnesses: list[Witness]
+    theorem: Theorem, options: Options, witnesses: list[Witness],
+    time_left: TimeLeft | None = None,
 ) -> TheoremResult:
     """Check every step of ``theorem``; raises ProofStructureError if the chain is misshapen.
 
     The verdict speaks of the claim as declared: VERIFIED only when the finitely checked steps
     cover every instance of the declared range; PARTIAL (with the instances checked) when they
     cover part of it; UNDECIDED when no instance is covered by every such step.
+
+    ``time_left`` gives what is left of the run's CPU-time budget: no step or witness gets
+    more, and those not started when it is spent are UNDECIDED (not checked).
     """
     compose_relations(theorem)
     seed = theorem_seed(theorem)
     settings = dict(theorem.crosschecks)
     settings["montecarlo_scale"] = options.montecarlo_scale
-    steps = [check_step(s, theorem.context, options, witnesses, seed, settings)
+    steps = [check_step(s, theorem.context, options, witnesses, seed, settings, time_left)
              for s in theorem.steps]
     for s in steps:
         judge_range(s, theorem)

@@ -1,13 +1,31 @@
 """Elaboration: syntax tree -> kernel proof objects over sympy.
 
 Every sympy object is built by calling a constructor on already-built objects; no text is ever
-handed to ``sympify``, ``parse_expr``, ``eval`` or ``exec``. Numbers that would be too large to
-hold exactly (``10^10^10``, ``(10^6)!``) are refused here with a clear error.
+handed to ``sympify``, ``parse_expr``, ``eval`` or ``exec``.
+
+The size model. The parser bounds the text (nesting depth, expression size, steps, theorems);
+the elaborator bounds what sympy would build from it, and checks each bound before building,
+so that an error names the limit instead of sympy evaluating for hours at construction
+(``sqrt(2)^(10^12)`` is 2^(5 * 10^11) to sympy, ``ff(x, 5000)`` a product of 5000 factors):
+
+- every power's exponent is at most :data:`MAX_EXPONENT`, whatever the base, also after
+  sympy combines ``(x^a)^b`` into ``x^(a b)``;
+- exact numbers have at most :data:`MAX_EXACT_BITS` bits, estimated before a power
+  (bits times exponent) or a product (the sum of the factors' bits) is built;
+- factorial-like functions take numbers up to :data:`MAX_FACTORIAL_ARG`; sympy multiplies a
+  falling or rising factorial of a non-numeric x out into its factors, at most
+  :data:`MAX_EXPANDED_FACTORS` of them;
+- every expression, after definitions are expanded, has at most :data:`MAX_EXPRESSION_SIZE`
+  nodes and depth :data:`MAX_EXPRESSION_DEPTH` (measured node by node as it is built, shared
+  sub-expressions counted once for the time and as often as they occur for the size).
+
+Hypotheses that need real mathematics to check (positive semidefinite covariances, possible
+moments) are checked here too; ``tpcheck.api`` runs the whole elaboration of a theorem in a
+bounded child process, so no input can make reading a file take longer than a step's budget.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,9 +54,36 @@ from tpcheck.heads import (
 from tpcheck.kernel.proof import Context, Goal, Parameter, Step, Theorem
 from tpcheck.kernel.rules import REGISTRY
 from tpcheck.lang import ast
+from tpcheck.lang.parser import MAX_DEPTH, MAX_EXPRESSION_SIZE, chain_group, fold_chain
+from tpcheck.lang.printer import expr_text as _t
 
-MAX_EXACT_BITS = 200_000  # largest exact integer a literal expression may produce
+#: Bits of the largest exact number an expression may produce (about 60 000 digits): exact
+#: arithmetic on such numbers takes milliseconds, and 10^10^10 is refused at once.
+MAX_EXACT_BITS = 200_000
+#: Bits of the largest number a root may be taken of (``sqrt``, ``x^(1/3)``): sympy looks for
+#: perfect powers and small factors, 0.1 s at 3000 bits and 2 s at 10 000.
+MAX_ROOT_BITS = 4_000
+#: The largest number a factorial-like function (factorial, double factorial, gamma,
+#: binomial, catalan, ff, rf, narayana, pairings) may take: 5000! has 16 326 digits.
 MAX_FACTORIAL_ARG = 5_000
+#: The largest exponent of a power, whatever its base: E[Z^(10^4)] is the moment (10^4 - 1)!!,
+#: of the size of 5000!; the library's largest exponent is 8.
+MAX_EXPONENT = 10_000
+#: The most factors sympy may multiply a falling or rising factorial ff(x, k) of a non-numeric
+#: x out into: it takes time quadratic in k (1000 factors take seconds).
+MAX_EXPANDED_FACTORS = 200
+#: Depth of an expression after definitions are expanded: twice the parser's nesting limit
+#: (a - b and a/b are two levels to sympy), so that sympy's recursive printing, hashing and
+#: comparing in the checker's own process stay far inside Python's recursion limit.
+MAX_EXPRESSION_DEPTH = 2 * MAX_DEPTH
+#: Syntax nodes elaborated for one expression, a definition's body once per call (a count,
+#: like Lean's heartbeats, not a time): 16 definitions g_i(y) = g_(i-1)(g_(i-1)(y)) elaborate
+#: 2^16 bodies, of constant size if g_0(y) = y + 1. Twice the largest expression: about 2 s.
+MAX_ELABORATION_WORK = 2 * MAX_EXPRESSION_SIZE
+#: Bounds on the witness settings of ``crosscheck``: beyond them a witness only runs out of its
+#: budget; the seed is printed in every report.
+WITNESS_LIMITS = {"digits": (1, 1_000), "instances": (1, 1_000), "samples": (1, 10**9),
+                  "seed": (0, 2**63 - 1)}
 
 DOMAINS: dict[str, dict[str, bool]] = {
     "integer": {"integer": True},
@@ -54,9 +99,12 @@ CONSTANTS = {"pi": sympy.pi, "oo": sympy.oo}
 
 
 def _factorial_guard(arg: sympy.Expr, pos: Position) -> None:
-    if arg.is_Integer and abs(int(arg)) > MAX_FACTORIAL_ARG:
+    """A factorial-like function at a number beyond MAX_FACTORIAL_ARG is refused (sympy
+    evaluates it at once, gamma at half-integers too)."""
+    if arg.is_Rational and abs(arg) > MAX_FACTORIAL_ARG:
         raise ElaborationError(
-            f"argument {arg} is too large to evaluate exactly (limit {MAX_FACTORIAL_ARG})", pos
+            f"argument {_t(arg)} is too large to evaluate exactly (factorial limit "
+            f"{MAX_FACTORIAL_ARG})", pos
         )
 
 
@@ -69,13 +117,32 @@ def _unary(f: Callable[[sympy.Expr], sympy.Expr], guard: bool = False) -> Callab
     return build
 
 
-def _binary(f: Callable[[sympy.Expr, sympy.Expr], sympy.Expr]) -> Callable:
+def _binary(f: Callable[[sympy.Expr, sympy.Expr], sympy.Expr], expands: bool = False) -> Callable:
+    """A factorial-like function of two arguments; ``expands``: sympy multiplies f(x, k) out
+    into k factors when x is not a number (ff, rf)."""
     def build(args: list[sympy.Expr], pos: Position) -> sympy.Expr:
         for a in args:
             _factorial_guard(a, pos)
-        return f(args[0], args[1])
+        x, k = args
+        if expands and k.is_Integer and abs(k) > MAX_EXPANDED_FACTORS and not x.is_number:
+            raise ElaborationError(
+                f"{_t(k)} factors are too many to multiply out (expanded-factor limit "
+                f"{MAX_EXPANDED_FACTORS}); keep the number of factors symbolic", pos)
+        return f(x, k)
 
     return build
+
+
+def _exp(args: list[sympy.Expr], pos: Position) -> sympy.Expr:
+    """exp, refusing exp(c log b) with a large c: sympy turns it into the power b^c."""
+    arg = args[0]
+    if arg.has(sympy.log):
+        for term in sympy.Add.make_args(arg):
+            c = term.as_coeff_Mul()[0]
+            if c.is_Rational and abs(c) > MAX_EXPONENT:
+                raise ElaborationError(f"exp({_t(arg)}) is a power with an exponent beyond the "
+                                       f"exponent limit {MAX_EXPONENT}", pos)
+    return sympy.exp(arg)
 
 
 def _dual(name: str, kernel: Callable[..., sympy.Expr], divides: bool) -> Callable:
@@ -91,7 +158,7 @@ def _dual(name: str, kernel: Callable[..., sympy.Expr], divides: bool) -> Callab
     """
     def build(args: list[sympy.Expr], pos: Position) -> sympy.Expr:
         q1, q2, c = args
-        cov = f"[[{q1}, {c}], [{c}, {q2}]]"
+        cov = f"[[{_t(q1)}, {_t(c)}], [{_t(c)}, {_t(q2)}]]"
         if any(x.is_extended_real is False for x in args) or q1.is_negative or q2.is_negative \
                 or laws_module.provably_nonnegative(q1 * q2 - c**2) is False:
             raise ElaborationError(f"{name}: the covariance {cov} is not positive semidefinite",
@@ -107,7 +174,7 @@ def _dual(name: str, kernel: Callable[..., sympy.Expr], divides: bool) -> Callab
 # name -> (number of arguments, builder)
 FUNCTIONS: dict[str, tuple[int, Callable[[list[sympy.Expr], Position], sympy.Expr]]] = {
     "sqrt": (1, _unary(sympy.sqrt)),
-    "exp": (1, _unary(sympy.exp)),
+    "exp": (1, _exp),
     "log": (1, _unary(sympy.log)),
     "sin": (1, _unary(sympy.sin)),
     "cos": (1, _unary(sympy.cos)),
@@ -124,10 +191,10 @@ FUNCTIONS: dict[str, tuple[int, Callable[[list[sympy.Expr], Position], sympy.Exp
     "catalan": (1, _unary(sympy.catalan, guard=True)),
     "abs": (1, _unary(sympy.Abs)),
     "binomial": (2, _binary(sympy.binomial)),
-    "ff": (2, _binary(sympy.ff)),
-    "rf": (2, _binary(sympy.rf)),
+    "ff": (2, _binary(sympy.ff, expands=True)),
+    "rf": (2, _binary(sympy.rf, expands=True)),
     "narayana": (2, _binary(narayana)),
-    "pairings": (1, _unary(pairings)),
+    "pairings": (1, _unary(pairings, guard=True)),
     "relu": (1, _unary(relu)),
     "step": (1, _unary(sympy.Heaviside)),
     "sech": (1, _unary(sech)),
@@ -140,8 +207,15 @@ BINDERS = ("sum", "prod", "integral")
 
 @dataclass
 class _Definition:
+    """``let f(y) = body``: the body over formal symbols (checked once, where it is written),
+    and its syntax, elaborated again at every call with the arguments' values, so that the
+    size model sees every power and factorial the call makes (substituting values into the
+    formal body would let sympy evaluate y^10000 at y = 10^2000 unchecked)."""
+
     params: tuple[sympy.Symbol, ...]
     body: sympy.Expr
+    names: tuple[str, ...] = ()
+    syntax: ast.Node | None = None
 
 
 @dataclass
@@ -169,12 +243,105 @@ def _rational(text: str) -> sympy.Rational:
     return sympy.Integer(int(text))
 
 
+@dataclass(frozen=True)
+class _Measure:
+    """What the size model knows of an expression: its tree size (capped just past the limit),
+    depth, the bits of its largest exact number, and its largest numeric exponent."""
+
+    size: int
+    depth: int
+    bits: int
+    exponent: sympy.Rational
+
+
+_SIZE_CAP = MAX_EXPRESSION_SIZE + 1
+_LEAF = _Measure(1, 1, 0, sympy.Integer(0))
+
+
+def _number_bits(e: sympy.Basic) -> int:
+    if isinstance(e, sympy.Rational):
+        return max(abs(e.p), e.q).bit_length()
+    return 0
+
+
 class Elaborator:
     def __init__(self, scope: _Scope, laws: dict | None = None) -> None:
         self.scope = scope
         self.laws: dict = {} if laws is None else laws
+        self._measures: dict[sympy.Basic, _Measure] = {}
+        self.work = 0  # nodes elaborated for the current expression, bodies once per call
+        self.level = 0  # nesting of the node being elaborated, through definitions' bodies
+        self.top = Position(1, 1)  # where the current (outermost) expression starts
 
-    def expr(self, node: ast.Node) -> sympy.Expr:  # noqa: C901
+    def measure(self, e: sympy.Basic) -> _Measure:
+        """The size model's measure of ``e``, computed once for each distinct sub-expression
+        (with an explicit stack: no recursion)."""
+        known = self._measures
+        if e in known:
+            return known[e]
+        stack: list[tuple[sympy.Basic, bool]] = [(e, False)]
+        while stack:
+            x, ready = stack.pop()
+            if x in known:
+                continue
+            args = x.args if isinstance(x, sympy.Basic) else ()
+            if not ready:
+                stack.append((x, True))
+                stack.extend((a, False) for a in args if a not in known)
+                continue
+            parts = [known[a] for a in args] or [_LEAF]
+            exponent = max((p.exponent for p in parts), default=sympy.Integer(0))
+            if isinstance(x, sympy.Pow) and x.exp.is_Rational:
+                exponent = max(exponent, abs(x.exp))
+            known[x] = _Measure(
+                min(_SIZE_CAP, 1 + sum(p.size for p in parts) - (0 if args else 1)),
+                1 + max(p.depth for p in parts) - (0 if args else 1),
+                max([_number_bits(x), *(p.bits for p in parts)]),
+                exponent,
+            )
+        return known[e]
+
+    def bounded(self, e: sympy.Expr, pos: Position) -> sympy.Expr:
+        """``e``, once its size and depth are shown inside the limits."""
+        m = self.measure(e)
+        if m.size > MAX_EXPRESSION_SIZE:
+            raise ElaborationError(
+                f"expression too large after expanding definitions (more than "
+                f"{MAX_EXPRESSION_SIZE} nodes; size limit {MAX_EXPRESSION_SIZE})", pos)
+        if m.depth > MAX_EXPRESSION_DEPTH:
+            raise ElaborationError(
+                f"expression nested too deeply after expanding definitions (depth {m.depth}; "
+                f"depth limit {MAX_EXPRESSION_DEPTH})", pos)
+        if m.bits > MAX_EXACT_BITS:
+            raise ElaborationError(f"a number in this expression is too large to hold exactly "
+                                   f"({m.bits} bits; limit {MAX_EXACT_BITS})", pos)
+        return e
+
+    def expr(self, node: ast.Node) -> sympy.Expr:
+        """The sympy expression of ``node``, within the size model. sympy's own refusals
+        (``ValueError`` and the like from a constructor) become errors at the node."""
+        if not self.level:
+            self.work, self.top = 0, node.pos
+        self.work += 1
+        if self.work > MAX_ELABORATION_WORK:
+            raise ElaborationError(f"this expression, with its definitions expanded, takes more "
+                                   f"than {MAX_ELABORATION_WORK} steps to build (work limit "
+                                   f"{MAX_ELABORATION_WORK})", self.top)
+        self.level += 1
+        try:
+            if self.level > MAX_EXPRESSION_DEPTH:
+                raise ElaborationError(f"expression nested too deeply after expanding "
+                                       f"definitions (depth limit {MAX_EXPRESSION_DEPTH})",
+                                       self.top)
+            value = self.build(node)
+        except (ValueError, TypeError, ArithmeticError, NotImplementedError) as exc:
+            raise ElaborationError(f"cannot build this expression: {type(exc).__name__}: "
+                                   f"{_t(str(exc))}", node.pos) from None
+        finally:
+            self.level -= 1
+        return self.bounded(value, node.pos)
+
+    def build(self, node: ast.Node) -> sympy.Expr:  # noqa: C901
         if isinstance(node, ast.Num):
             return _rational(node.text)
         if isinstance(node, ast.Name):
@@ -183,17 +350,18 @@ class Elaborator:
             product = self.matrix_times(node)
             if product is not None:
                 return product
+        group = chain_group(node)
+        if group == ("+", "-") or (group is not None and not self.scope.tp_matrices):
+            return self.fold(node)
         if isinstance(node, ast.BinOp):
             a, b = self.expr(node.left), self.expr(node.right)
-            if node.op == "+":
-                return a + b
-            if node.op == "-":
-                return a - b
             if node.op in ("*", "implicit"):
+                self.product_guard([a, b], node.pos)
                 return a * b
             if node.op == "/":
                 if b.is_zero:
                     raise ElaborationError("division by zero", node.pos)
+                self.product_guard([a, b], node.pos)
                 return a / b
             if node.op == "^":
                 return self.power(a, b, node.pos)
@@ -210,9 +378,11 @@ class Elaborator:
         if isinstance(node, ast.Var):
             return Variance(self.expr(node.arg))
         if isinstance(node, ast.Prob):
+            # Built as sympy rebuilds it from a pickle (evaluated), so that the event is the
+            # same in the child that reads the theorem and in the checker (an unevaluated
+            # 1 = 2 came back as False, a comparison of non-reals as a TypeError).
             rel = {"=": sympy.Eq, "<=": sympy.Le, "<": sympy.Lt, ">=": sympy.Ge, ">": sympy.Gt}
-            return Probability(rel[node.rel](self.expr(node.lhs), self.expr(node.rhs),
-                                             evaluate=False))
+            return Probability(rel[node.rel](self.expr(node.lhs), self.expr(node.rhs)))
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Index):
@@ -232,6 +402,33 @@ class Elaborator:
             raise ElaborationError("a binding 'i = a..b' is only allowed in sum, prod or a rule",
                                    node.pos)
         raise ElaborationError(f"cannot elaborate {type(node).__name__}", node.pos)
+
+    def fold(self, node: ast.BinOp) -> sympy.Expr:
+        """A chain ``a + b - c`` or ``a * b / c``, folded in a loop and built in one sympy call
+        (adding 10^4 terms one at a time would take time quadratic in their number)."""
+        first, links = fold_chain(node)
+        operands = [self.expr(first)]
+        for link in links:
+            value = self.expr(link.right)
+            if link.op == "-":
+                value = -value
+            elif link.op == "/":
+                if value.is_zero:
+                    raise ElaborationError("division by zero", link.pos)
+                value = 1 / value
+            operands.append(value)
+        if links[0].op in ("+", "-"):
+            return sympy.Add(*operands)
+        self.product_guard(operands, node.pos)
+        return sympy.Mul(*operands)
+
+    def product_guard(self, factors: list[sympy.Expr], pos: Position) -> None:
+        """A product's exact numbers have at most the sum of its factors' bits: refuse it
+        before it is built when that sum is beyond MAX_EXACT_BITS."""
+        bits = sum(self.measure(f).bits for f in factors)
+        if bits > MAX_EXACT_BITS:
+            raise ElaborationError(f"the product's exact numbers may need {bits} bits, too "
+                                   f"many to hold exactly (limit {MAX_EXACT_BITS})", pos)
 
     def check_members(self, expr: sympy.Expr, pos: Position,
                       bound: tuple[sympy.Symbol, sympy.Expr, sympy.Expr] | None = None) -> None:
@@ -255,23 +452,35 @@ class Elaborator:
                 ends = [index]
             for at in ends:
                 if at.is_integer is False:
-                    raise ElaborationError(f"{member.base}[{at}]: a member's index must be an "
+                    raise ElaborationError(f"{_t(member.base)}[{_t(at)}]: a member's index must be an "
                                            "integer", pos)
                 if (at - fam.lo).is_negative or (fam.hi - at).is_negative:
-                    raise ElaborationError(f"{member.base}[{at}] is outside the declared range "
-                                           f"{fam.lo}..{fam.hi} of the family", pos)
+                    raise ElaborationError(f"{_t(member.base)}[{_t(at)}] is outside the declared range "
+                                           f"{_t(fam.lo)}..{_t(fam.hi)} of the family", pos)
 
     def power(self, a: sympy.Expr, b: sympy.Expr, pos: Position) -> sympy.Expr:
-        if a.is_Rational and b.is_Rational and a != 0 and abs(a) != 1:
-            size = max(abs(int(a.p)), abs(int(a.q)))
-            bits = abs(float(b)) * math.log2(size)
-            if bits > MAX_EXACT_BITS:
-                raise ElaborationError(
-                    f"{a}^{b} is too large to hold exactly (about {bits:.3g} bits; "
-                    f"limit {MAX_EXACT_BITS})", pos
-                )
+        """``a^b``, refused before sympy builds it when the exponent, or the exact number it
+        would make, is beyond the limits, whatever the base: sympy evaluates sqrt(2)^(10^12)
+        as 2^(5 10^11) and gamma(1/2)^(10^9) as pi^(5 10^8) at construction."""
         if a == 0 and b.is_negative:
             raise ElaborationError("division by zero (0 to a negative power)", pos)
+        if b.is_Rational:
+            inner = self.measure(a)
+            exponent = abs(b) * max(sympy.Integer(1), inner.exponent)
+            if exponent > MAX_EXPONENT:
+                shown = _t(b) if exponent == abs(b) else f"{_t(b)} (with the base's, {_t(exponent)})"
+                raise ElaborationError(f"exponent {shown} is too large (exponent limit "
+                                       f"{MAX_EXPONENT})", pos)
+            bits = int(abs(b) * max(1, inner.bits))
+            if inner.bits and bits > MAX_EXACT_BITS:
+                raise ElaborationError(
+                    f"{_t(a)}^{_t(b)} is too large to hold exactly (about {bits} bits; "
+                    f"limit {MAX_EXACT_BITS})", pos
+                )
+            if b.q != 1 and inner.bits > MAX_ROOT_BITS:
+                raise ElaborationError(
+                    f"a root of a {inner.bits}-bit number is too costly to take exactly (root "
+                    f"limit {MAX_ROOT_BITS} bits)", pos)
         return a**b
 
     def name(self, node: ast.Name) -> sympy.Expr:
@@ -313,7 +522,18 @@ class Elaborator:
                     f"'{node.func}' takes {len(d.params)} argument(s), got {len(node.args)}",
                     node.pos)
             values = [self.expr(a) for a in node.args]
-            body = d.body.xreplace(dict(zip(d.params, values, strict=True)))
+            outer, s.bound = s.bound, dict(zip(d.names, values, strict=True))
+            try:
+                body = self.expr(d.syntax)
+            except ElaborationError as exc:
+                # reported where the definition is used, the outermost use of nested ones
+                message = getattr(exc, "unexpanded", exc.message)
+                error = ElaborationError(f"{message} (in the expansion of '{node.func}')",
+                                         node.pos)
+                error.unexpanded = message
+                raise error from None
+            finally:
+                s.bound = outer
             self.check_members(body, node.pos)
             return body
         if node.func in BINDERS:
@@ -347,7 +567,10 @@ class Elaborator:
             raise ElaborationError(
                 f"'{node.func}' takes {arity} argument(s), got {len(node.args)}", node.pos
             )
-        return build([self.expr(a) for a in node.args], node.pos)
+        args = [self.expr(a) for a in node.args]
+        if node.func == "sqrt":
+            return self.power(args[0], sympy.Rational(1, 2), node.pos)
+        return build(args, node.pos)
 
     def matrix_expr(self, node: ast.Node) -> dict[tuple[sympy.Symbol, int], sympy.Expr] | None:
         """A linear combination of Gaussian matrices and transposes, {(A, t): c}, or None."""
@@ -401,7 +624,7 @@ class Elaborator:
         if isinstance(left, ast.BinOp) and left.op == "^":
             if self.matrix_expr(left.left) is None:
                 return None
-            power = self.expr(left.right)
+            power = self.matrix_exponent(left.right)
             left = left.left
         m = self.matrix_expr(left)
         if m is None:
@@ -412,6 +635,14 @@ class Elaborator:
             return MatPowVec(spec, power, x)
         return sympy.Add(*[c * MatVec(a, sympy.Integer(t), x) for (a, t), c in m.items()])
 
+    def matrix_exponent(self, node: ast.Node) -> sympy.Expr:
+        """The power of a matrix (``W^k*x``, ``tr(M^k)``), within the exponent limit."""
+        power = self.expr(node)
+        if power.is_Rational and abs(power) > MAX_EXPONENT:
+            raise ElaborationError(f"exponent {_t(power)} is too large (exponent limit "
+                                   f"{MAX_EXPONENT})", node.pos)
+        return power
+
     def trace(self, node: ast.Call) -> sympy.Expr:
         """tr(M), tr(M^k), tr((c M)^k), tr((M/c)^k) for a declared random matrix M."""
         if len(node.args) != 1:
@@ -419,7 +650,7 @@ class Elaborator:
         arg = node.args[0]
         power: sympy.Expr = sympy.Integer(1)
         if isinstance(arg, ast.BinOp) and arg.op == "^":
-            power = self.expr(arg.right)
+            power = self.matrix_exponent(arg.right)
             arg = arg.left
         scale: sympy.Expr = sympy.Integer(1)
         if isinstance(arg, ast.BinOp) and arg.op in ("*", "/", "implicit"):
@@ -480,7 +711,7 @@ class Elaborator:
 def _integer_literal(el: Elaborator, node: ast.Node, what: str) -> int:
     v = el.expr(node)
     if not v.is_Integer:
-        raise ElaborationError(f"{what} must be an integer, not {v}", node.pos)
+        raise ElaborationError(f"{what} must be an integer, not {_t(v)}", node.pos)
     return int(v)
 
 
@@ -559,7 +790,7 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
             finally:
                 for p in item.params:
                     scope.bound.pop(p, None)
-            scope.definitions[item.name] = _Definition(formal, body)
+            scope.definitions[item.name] = _Definition(formal, body, item.params, item.body)
 
     assumptions = [(el.expr(a.lhs), a.rel, el.expr(a.rhs)) for a in t.assumptions]
     slacks = _slacks(assumptions)
@@ -597,13 +828,21 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
                 raise ElaborationError(
                     f"unknown {c.kind} setting '{key}' (known: "
                     f"{', '.join(WITNESS_SETTINGS[c.kind])})", node.pos)
-            entry[key] = _integer_literal(el, node, f"crosscheck setting '{key}'")
+            value = _integer_literal(el, node, f"crosscheck setting '{key}'")
+            lo, hi = WITNESS_LIMITS[key]
+            if not lo <= value <= hi:
+                raise ElaborationError(f"crosscheck setting '{key}' must be in {lo}..{hi}",
+                                       node.pos)
+            entry[key] = value
         if c.param is not None:
             sym = scope.symbols.get(c.param.var)
             if sym is None:
                 raise ElaborationError(f"'{c.param.var}' is not a declared symbol", c.param.pos)
-            entry["range"] = (sym, _integer_literal(el, c.param.lo, "a bound"),
-                              _integer_literal(el, c.param.hi, "a bound"))
+            bounds = (_integer_literal(el, c.param.lo, "a bound"),
+                      _integer_literal(el, c.param.hi, "a bound"))
+            if max(map(abs, bounds)) > MAX_PARAM_BOUND:
+                raise ElaborationError(f"range bounds exceed {MAX_PARAM_BOUND:.0e}", c.param.pos)
+            entry["range"] = (sym, *bounds)
         if c.laws or c.fixed:
             if c.kind != "montecarlo":
                 raise ElaborationError("'law' and 'at' are montecarlo settings", c.pos)
@@ -753,11 +992,11 @@ def _check_law(law: laws_module.Law, call: ast.Call) -> None:
                                    "domains, e.g. 'let v : positive real')", call.pos)
 
     if isinstance(law, laws_module.Normal):
-        need(law.variance.is_nonnegative, f"the variance {law.variance} is >= 0")
+        need(law.variance.is_nonnegative, f"the variance {_t(law.variance)} is >= 0")
     elif isinstance(law, laws_module.TwoPoint):
-        need(law.p.is_nonnegative and (1 - law.p).is_nonnegative, f"0 <= p = {law.p} <= 1")
+        need(law.p.is_nonnegative and (1 - law.p).is_nonnegative, f"0 <= p = {_t(law.p)} <= 1")
     elif isinstance(law, laws_module.Uniform):
-        need((law.b - law.a).is_positive, f"a = {law.a} < b = {law.b}")
+        need((law.b - law.a).is_positive, f"a = {_t(law.a)} < b = {_t(law.b)}")
 
 
 def _gaussian_vector(el: Elaborator, call: ast.Call, names: list[sympy.Symbol]
@@ -778,14 +1017,14 @@ def _gaussian_vector(el: Elaborator, call: ast.Call, names: list[sympy.Symbol]
         rows.append(tuple(el.expr(x) for x in row.items))
     for i in range(d):
         if rows[i][i].is_nonnegative is not True:
-            raise ElaborationError(f"cannot show that the variance {rows[i][i]} is >= 0",
+            raise ElaborationError(f"cannot show that the variance {_t(rows[i][i])} is >= 0",
                                    cov_node.pos)
     _require_covariance(el, "Normal", tuple(rows), cov_node.pos, refuse_unproven=False)
     return laws_module.GaussianVector(tuple(names), mean, tuple(rows))
 
 
 def _render_matrix(rows: tuple[tuple[sympy.Expr, ...], ...]) -> str:
-    return "[" + ", ".join("[" + ", ".join(str(x) for x in row) + "]" for row in rows) + "]"
+    return "[" + ", ".join("[" + ", ".join(_t(x) for x in row) + "]" for row in rows) + "]"
 
 
 def _require_covariance(el: Elaborator, law: str, cov: tuple[tuple[sympy.Expr, ...], ...],
@@ -826,7 +1065,7 @@ def _family(el: Elaborator, item: ast.LetFamily, declare: Callable) -> laws_modu
     """An iid family; undeclared names on the right of its moment specs become real symbols."""
     lo, hi = el.expr(item.lo), el.expr(item.hi)
     if (hi - lo).is_negative:
-        raise ElaborationError(f"the family {item.name}[{lo}..{hi}] is empty", item.pos)
+        raise ElaborationError(f"the family {item.name}[{_t(lo)}..{_t(hi)}] is empty", item.pos)
     base = sympy.IndexedBase(declare(item.name, item.pos, real=True), real=True)
     law = _law(el, item.law) if item.law is not None else None
     moments: list[tuple[int, sympy.Expr, Position]] = []
@@ -868,15 +1107,15 @@ def _require_moments(el: Elaborator, name: str,
     """
     for power, value, at in moments:
         if power % 2 == 0 and laws_module.provably_nonnegative(value) is False:
-            raise ElaborationError(f"{name}: the moment E[{name}^{power}] = {value} is negative",
+            raise ElaborationError(f"{name}: the moment E[{name}^{power}] = {_t(value)} is negative",
                                    at)
         if power == 0 and value != 1:
-            raise ElaborationError(f"{name}: E[{name}^0] is 1, not {value}", at)
+            raise ElaborationError(f"{name}: E[{name}^0] is 1, not {_t(value)}", at)
         if law is not None:
             own = law.moment(power)
             if own is not None and sympy.cancel(value - own).is_zero is False:
-                raise ElaborationError(f"{name}: E[{name}^{power}] = {value} contradicts the law "
-                                       f"{law.describe()}, whose moment is {own}", at)
+                raise ElaborationError(f"{name}: E[{name}^{power}] = {_t(value)} contradicts the law "
+                                       f"{law.describe()}, whose moment is {_t(own)}", at)
     known = {**(implied or {}), **{p: v for p, v, _ in moments}}
     reason = laws_module.moment_contradiction(known)
     if reason is not None:
@@ -888,11 +1127,11 @@ def _require_moments(el: Elaborator, name: str,
                 continue
             sign = laws_module.provably_nonnegative(value, slacks)
             if sign is False:
-                raise ElaborationError(f"{name}: the moment E[{name}^{power}] = {value} is "
+                raise ElaborationError(f"{name}: the moment E[{name}^{power}] = {_t(value)} is "
                                        "negative", at)
             if sign is None:
                 raise ElaborationError(
-                    f"{name}: cannot show that the moment E[{name}^{power}] = {value} is >= 0 "
+                    f"{name}: cannot show that the moment E[{name}^{power}] = {_t(value)} is >= 0 "
                     "(declare its symbols' domains, e.g. 'let s : nonnegative real', or assume "
                     "it)", at)
 
@@ -915,6 +1154,9 @@ def _moment_power(node: ast.Node, name: str) -> int | None:
         return 1
     if (isinstance(arg, ast.BinOp) and arg.op == "^" and isinstance(arg.left, ast.Name)
             and arg.left.id == name and isinstance(arg.right, ast.Num) and arg.right.text.isdigit()):
+        if len(arg.right.text) > len(str(MAX_EXPONENT)) or int(arg.right.text) > MAX_EXPONENT:
+            raise ElaborationError(f"a moment's order is at most the exponent limit "
+                                   f"{MAX_EXPONENT}", arg.right.pos)
         return int(arg.right.text)
     return None
 
@@ -930,7 +1172,7 @@ def _tolerance(el: Elaborator, node: ast.Node | None) -> sympy.Rational | None:
         return None
     tol = el.expr(node)
     if not (tol.is_Rational and tol > 0):
-        raise ElaborationError(f"a tolerance must be a positive rational number, not {tol}",
+        raise ElaborationError(f"a tolerance must be a positive rational number, not {_t(tol)}",
                                node.pos)
     return tol
 

@@ -7,13 +7,17 @@ attribute access (a single ``.`` is not a token; ``..`` is the range operator).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
-from tpcheck.errors import ParseError, Position
+from tpcheck.errors import ParseError, Position, printable
 
 MAX_NUMBER_DIGITS = 2000
 MAX_EXPONENT = 2000
 MAX_TEXT_CHARS = 2_000_000
+
+# Numbers are ASCII digits only: str.isdigit also accepts "１", "٣", "१" and "²".
+DIGITS = frozenset("0123456789")
 
 KEYWORDS = frozenset(
     {
@@ -39,6 +43,16 @@ class Token:
 
     def __repr__(self) -> str:
         return f"Token({self.kind}, {self.text!r}, {self.pos.line}:{self.pos.col})"
+
+
+def describe_character(c: str) -> str:
+    """``'²' (U+00B2 SUPERSCRIPT TWO)``: the character, escaped if a terminal would act on it,
+    with its code point and name, so that look-alikes of ASCII can be told apart."""
+    shown = printable(c)
+    name = unicodedata.name(c, "")
+    where = f"U+{ord(c):04X}" + (f" {name}" if name else "")
+    note = "; numbers are written with the ASCII digits 0-9" if unicodedata.digit(c, None) is not None else ""
+    return f"'{shown}' ({where}{note})"
 
 
 def tokenize(text: str) -> list[Token]:
@@ -73,23 +87,23 @@ def tokenize(text: str) -> list[Token]:
             i = j + 1
             space = False
             continue
-        if c.isdigit():
+        if c in DIGITS:
             j = i
-            while j < n and text[j].isdigit():
+            while j < n and text[j] in DIGITS:
                 j += 1
             # A decimal point needs a digit after it, so that "0..12" stays a range.
-            if j + 1 < n and text[j] == "." and text[j + 1].isdigit():
+            if j + 1 < n and text[j] == "." and text[j + 1] in DIGITS:
                 j += 1
-                while j < n and text[j].isdigit():
+                while j < n and text[j] in DIGITS:
                     j += 1
             # A decimal exponent ("1e-19", "2.5E+3"): 'e' with an optional sign, then digits.
             if j < n and text[j] in "eE":
                 k = j + 1
                 if k < n and text[k] in "+-":
                     k += 1
-                if k < n and text[k].isascii() and text[k].isdigit():
+                if k < n and text[k] in DIGITS:
                     j = k
-                    while j < n and text[j].isascii() and text[j].isdigit():
+                    while j < n and text[j] in DIGITS:
                         j += 1
                     if int(text[k:j].lstrip("+-")) > MAX_EXPONENT:
                         raise ParseError(f"decimal exponent beyond {MAX_EXPONENT}", pos)
@@ -122,7 +136,6 @@ def tokenize(text: str) -> list[Token]:
                 space = False
                 break
         else:
-            shown = c if c.isprintable() else repr(c)
-            raise ParseError(f"unexpected character {shown!r}", pos)
+            raise ParseError(f"unexpected character {describe_character(c)}", pos)
     tokens.append(Token("eof", "", Position(line, col), col, True))
     return tokens

@@ -2,8 +2,11 @@
 
 Expressions use a precedence climber: ``+ -`` < ``* /`` < unary ``-`` < juxtaposition of a
 number and what follows it (``2k``, ``2(k+1)``) < ``^`` (right associative) < postfix ``!`` and
-``!!``. Nesting deeper than :data:`MAX_DEPTH` is refused with a clear error, so no input can
-exhaust the Python stack.
+``!!``.
+
+The parser is the first line of the size model (the elaborator has the rest): every limit below
+is refused with an error that names it, before any mathematics is built, so that no input can
+exhaust the Python stack or make reading a file slow.
 """
 
 from __future__ import annotations
@@ -12,7 +15,25 @@ from tpcheck.errors import ParseError, Position
 from tpcheck.lang import ast
 from tpcheck.lang.lexer import Token, tokenize
 
-MAX_DEPTH = 150
+#: Nesting depth of an expression: brackets, calls, exponents, unary minus and postfix
+#: factorials each open a level; a chain ``a + b - c`` or ``a * b / c`` is one level (every
+#: tree walker folds it in a loop). The parser uses at most 9 Python frames a level and the
+#: elaborator and printers fewer, so 64 levels stay far inside Python's recursion limit of 1000
+#: wherever the checker is called from; the proof library nests 12 deep at most.
+MAX_DEPTH = 64
+#: Nodes of one expression's syntax tree (a sum of 10^4 terms has 2 * 10^4 - 1): bounds the
+#: time to elaborate and print one expression to well under a second; the library's largest
+#: has under a hundred.
+MAX_EXPRESSION_SIZE = 50_000
+#: Steps of one derivation: each is judged in a child process of its own (tens of ms before
+#: any mathematics), so 5000 steps ran for minutes; the library's longest chain has 3 steps.
+MAX_STEPS = 200
+#: Theorems in one file: each is elaborated and checked on its own; the library's fullest file
+#: has 15.
+MAX_THEOREMS = 500
+
+_ADDITIVE = ("+", "-")
+_MULTIPLICATIVE = ("*", "/")
 
 DOMAIN_WORDS = {
     ("integer",): "integer",
@@ -105,6 +126,9 @@ class _Parser:
         while not self.at("eof"):
             if not self.at_kw("theorem"):
                 raise self.error("expected 'theorem'")
+            if len(theorems) == MAX_THEOREMS:
+                raise ParseError(f"a file holds at most {MAX_THEOREMS} theorems (the theorem "
+                                 "limit); split it into several files", self.tok.pos)
             theorems.append(self.theorem())
         return ast.ProofFile(theorems)
 
@@ -324,6 +348,9 @@ class _Parser:
         links = []
         while self.at("sym") and self.tok.text in RELATION_SYMBOLS:
             rel_tok = self.tok
+            if len(links) == MAX_STEPS:
+                raise ParseError(f"a derivation has at most {MAX_STEPS} steps (the step limit); "
+                                 "split it into lemmas", rel_tok.pos)
             rel = self.relation_symbol()
             expr = self.expr()
             tol = self.tolerance(rel)
@@ -348,35 +375,46 @@ class _Parser:
             raise self.error(f"expression nested too deeply (nesting limit {MAX_DEPTH})")
 
     def expr(self) -> ast.Node:
+        """An expression; every nested one (in brackets, calls, E[...]) opens a level."""
+        start = self.tok
         self.enter()
         try:
-            left = self.term()
-            while self.at("sym") and self.tok.text in ("+", "-"):
-                op = self.advance()
-                left = ast.BinOp(op.pos, op.text, left, self.term())
-            return left
+            node = self.additive()
         finally:
             self.depth -= 1
+        if self.depth == 0:
+            _check_size(node, start.pos)
+        return node
+
+    def additive(self) -> ast.Node:
+        left = self.term()
+        while self.at("sym") and self.tok.text in _ADDITIVE:
+            op = self.advance()
+            left = ast.BinOp(op.pos, op.text, left, self.term())
+        return left
 
     def term(self) -> ast.Node:
         left = self.unary()
-        while self.at("sym") and self.tok.text in ("*", "/"):
+        while self.at("sym") and self.tok.text in _MULTIPLICATIVE:
             op = self.advance()
             left = ast.BinOp(op.pos, op.text, left, self.unary())
         return left
 
     def unary(self) -> ast.Node:
-        if self.at_sym("-"):
+        """Signs in a loop (a '+' sign is dropped, each '-' is a level of nesting)."""
+        minus: list[Token] = []
+        while self.at("sym") and self.tok.text in ("+", "-"):
             t = self.advance()
-            self.enter()
-            try:
-                return ast.Neg(t.pos, self.unary())
-            finally:
-                self.depth -= 1
-        if self.at_sym("+"):
-            self.advance()
-            return self.unary()
-        return self.juxtaposed()
+            if t.text == "-":
+                minus.append(t)
+                self.enter()
+        try:
+            node = self.juxtaposed()
+        finally:
+            self.depth -= len(minus)
+        for t in reversed(minus):
+            node = ast.Neg(t.pos, node)
+        return node
 
     def juxtaposed(self) -> ast.Node:
         """``2k``, ``3n^2``, ``2(k+1)``: a number written against what follows multiplies it."""
@@ -404,7 +442,7 @@ class _Parser:
         while self.at("sym") and self.tok.text in ("!", "!!"):
             op = self.advance()
             node = ast.Postfix(op.pos, op.text, node)
-        return node
+        return node  # a tower of factorials is refused by the size check (_check_size)
 
     def primary(self) -> ast.Node:
         t = self.tok
@@ -438,11 +476,7 @@ class _Parser:
             return ast.Name(t.pos, t.text)
         if t.kind == "sym" and t.text == "(":
             self.advance()
-            self.enter()
-            try:
-                inner = self.expr()
-            finally:
-                self.depth -= 1
+            inner = self.expr()
             self.expect_sym(")")
             return inner
         if t.kind == "sym" and t.text == "|":
@@ -452,14 +486,10 @@ class _Parser:
             return ast.Abs(t.pos, inner)
         if t.kind == "sym" and t.text == "[":
             self.advance()
-            self.enter()
-            try:
-                items = [self.expr()]
-                while self.at_sym(","):
-                    self.advance()
-                    items.append(self.expr())
-            finally:
-                self.depth -= 1
+            items = [self.expr()]
+            while self.at_sym(","):
+                self.advance()
+                items.append(self.expr())
             self.expect_sym("]")
             return ast.ListExpr(t.pos, tuple(items))
         if t.kind == "kw":
@@ -468,17 +498,13 @@ class _Parser:
 
     def call(self, name_tok: Token) -> ast.Call:
         self.expect_sym("(")
-        self.enter()
-        try:
-            args: list[ast.Node] = []
-            if not self.at_sym(")"):
+        args: list[ast.Node] = []
+        if not self.at_sym(")"):
+            args.append(self.call_arg())
+            while self.at_sym(","):
+                self.advance()
                 args.append(self.call_arg())
-                while self.at_sym(","):
-                    self.advance()
-                    args.append(self.call_arg())
-            self.expect_sym(")")
-        finally:
-            self.depth -= 1
+        self.expect_sym(")")
         return ast.Call(name_tok.pos, name_tok.text, tuple(args))
 
     def call_arg(self) -> ast.Node:
@@ -500,3 +526,72 @@ class _Parser:
             self.expect_sym("..")
             return ast.Binding(t.pos, t.text, lo, self.expr())
         return self.expr()
+
+
+def children(node: ast.Node) -> tuple[ast.Node, ...]:
+    """The sub-expressions of an expression node."""
+    if isinstance(node, ast.BinOp):
+        return (node.left, node.right)
+    if isinstance(node, ast.Neg | ast.Postfix | ast.Abs):
+        return (node.operand,)
+    if isinstance(node, ast.Expect | ast.Var):
+        return (node.arg,)
+    if isinstance(node, ast.Prob):
+        return (node.lhs, node.rhs)
+    if isinstance(node, ast.Index):
+        return node.indices
+    if isinstance(node, ast.ListExpr):
+        return node.items
+    if isinstance(node, ast.Binding):
+        return (node.lo, node.hi)
+    if isinstance(node, ast.Member):
+        return (node.collection,)
+    if isinstance(node, ast.Call):
+        return node.args
+    return ()
+
+
+def chain_group(node: ast.Node) -> tuple[str, ...] | None:
+    """The operators of the left-nested chain ``node`` heads (``a + b - c``, ``a * b / c``),
+    which every tree walker folds in a loop, or None."""
+    if isinstance(node, ast.BinOp):
+        if node.op in _ADDITIVE:
+            return _ADDITIVE
+        if node.op in _MULTIPLICATIVE:
+            return _MULTIPLICATIVE
+    return None
+
+
+def fold_chain(node: ast.BinOp) -> tuple[ast.Node, list[ast.BinOp]]:
+    """The first operand of the chain ``node`` heads and its links (BinOps, first one first):
+    ``a + b - c`` gives ``a`` and the nodes of ``+ b`` and ``- c``."""
+    group = chain_group(node)
+    links: list[ast.BinOp] = []
+    while isinstance(node, ast.BinOp) and node.op in (group or ()):
+        links.append(node)
+        node = node.left
+    links.reverse()
+    return node, links
+
+
+def _check_size(node: ast.Node, pos: Position) -> None:
+    """Refuse an expression whose tree, with chains folded, is deeper than MAX_DEPTH or has more
+    than MAX_EXPRESSION_SIZE nodes (walked with an explicit stack: no recursion)."""
+    size = 0
+    stack = [(node, 1)]
+    while stack:
+        n, level = stack.pop()
+        size += 1
+        if level > MAX_DEPTH:
+            raise ParseError(f"expression nested too deeply (nesting limit {MAX_DEPTH})", pos)
+        group = chain_group(n)
+        if group is not None:
+            assert isinstance(n, ast.BinOp)
+            left_level = level if chain_group(n.left) == group else level + 1
+            stack.append((n.left, left_level))
+            stack.append((n.right, level + 1))
+            continue
+        stack.extend((c, level + 1) for c in children(n))
+    if size > MAX_EXPRESSION_SIZE:
+        raise ParseError(f"expression too large ({size} nodes; size limit {MAX_EXPRESSION_SIZE})",
+                         pos)

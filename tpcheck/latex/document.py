@@ -4,6 +4,7 @@ evidence appendix (instances, digits, Monte-Carlo sizes and seeds, version, sha2
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,22 +49,27 @@ _UNICODE = {"≤": r"$\le$", "≥": r"$\ge$", "→": r"$\to$", "∞": r"$\infty$
 
 
 def text(s: str) -> str:
-    """Plain text for LaTeX: specials escaped, common symbols mapped, other non-ASCII dropped."""
+    """Plain text for LaTeX: specials escaped, common symbols mapped, other non-ASCII and every
+    control character (which TeX would read as markup or reject, and a terminal would act on)
+    shown as ``?``."""
     out = []
     for ch in s:
         if ch in _TEXT_SPECIALS:
             out.append(_TEXT_SPECIALS[ch])
         elif ch in _UNICODE:
             out.append(_UNICODE[ch])
-        elif ord(ch) < 128:
+        elif " " <= ch <= "~":
             out.append(ch)
         else:
             out.append("?")
     return "".join(out)
 
 
+_CITE_KEY = re.compile(r"[A-Za-z0-9_]+")  # what the parser lets through; never markup in \cite{}
+
+
 def label(s: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in s)
+    return "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in s)
 
 
 @dataclass
@@ -75,7 +81,7 @@ class Citations:
     def cite(self, keys: list[str]) -> str:
         if not keys:
             return ""
-        if self.resolve:
+        if self.resolve and all(_CITE_KEY.fullmatch(k) for k in keys):
             return r"~\cite{" + ",".join(keys) + "}"
         return " [" + ", ".join(text(k) for k in keys) + "]"
 

@@ -1,11 +1,17 @@
 """Expressions in LaTeX, printed from the syntax tree: what the reader sees is what the author
-wrote and the checker checked, without re-simplification."""
+wrote and the checker checked, without re-simplification.
+
+Every node is printed once (a printer that printed a sub-tree twice to choose its brackets
+would take time exponential in the nesting), and chains ``a + b - c``, ``a * b / c`` are
+folded in a loop, so a sum of 10^4 terms is one level of recursion, not 10^4.
+"""
 
 from __future__ import annotations
 
 import re
 
 from tpcheck.lang import ast
+from tpcheck.lang.parser import chain_group, fold_chain
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
@@ -60,31 +66,23 @@ def _tex(n: ast.Node, ctx: int) -> str:  # noqa: C901
         return n.text
     if isinstance(n, ast.Name):
         return name(n.id)
+    if chain_group(n) is not None:
+        return _chain(n, ctx)
     if isinstance(n, ast.BinOp):
         p = _PREC[n.op]
         if n.op == "^":
-            base = _tex(n.left, 31)
             if isinstance(n.left, ast.Call | ast.Postfix | ast.Expect | ast.Var | ast.Prob):
                 base = rf"\left({_tex(n.left, 0)}\right)"
+            else:
+                base = _tex(n.left, 31)
             return _wrap(f"{{{base}}}^{{{_tex(n.right, 0)}}}", p, ctx)
-        if n.op == "/":
-            if isinstance(n.left, ast.Neg):  # -a/b reads better as -\frac{a}{b}
-                return _wrap(rf"-\frac{{{_tex(n.left.operand, 0)}}}{{{_tex(n.right, 0)}}}", 26, ctx)
-            return _wrap(rf"\frac{{{_tex(n.left, 0)}}}{{{_tex(n.right, 0)}}}", p, ctx)
-        if n.op == "implicit":
-            return _wrap(f"{_tex(n.left, 25)}{_tex(n.right, 26)}", p, ctx)
-        if n.op == "*":
-            left, right = _tex(n.left, p), _tex(n.right, p + 1)
-            sep = r" \cdot " if _starts_with_digit(right) else r"\, "
-            return _wrap(f"{left}{sep}{right}", p, ctx)
-        return _wrap(f"{_tex(n.left, p)} {n.op} {_tex(n.right, p + 1)}", p, ctx)
+        return _wrap(f"{_tex(n.left, 25)}{_tex(n.right, 26)}", p, ctx)  # implicit: 2k
     if isinstance(n, ast.Neg):
         return _wrap(f"-{_tex(n.operand, 26)}", 26, ctx)
     if isinstance(n, ast.Postfix):
-        inner = _tex(n.operand, 40)
-        if not isinstance(n.operand, ast.Num | ast.Name):
-            inner = rf"\left({_tex(n.operand, 0)}\right)"
-        return f"{inner}{n.op}"
+        if isinstance(n.operand, ast.Num | ast.Name):
+            return f"{_tex(n.operand, 40)}{n.op}"
+        return rf"\left({_tex(n.operand, 0)}\right){n.op}"
     if isinstance(n, ast.Abs):
         return rf"\left\lvert {_tex(n.operand, 0)} \right\rvert"
     if isinstance(n, ast.Expect):
@@ -107,6 +105,30 @@ def _tex(n: ast.Node, ctx: int) -> str:  # noqa: C901
     raise TypeError(f"cannot print {type(n).__name__}")
 
 
+def _chain(n: ast.BinOp, ctx: int) -> str:
+    """A chain ``a + b - c`` or ``a * b / c`` (``/`` as nested fractions), folded in a loop.
+    Inside the chain no link needs brackets; only the whole chain is wrapped for ``ctx``."""
+    first, links = fold_chain(n)
+    text, p = "", _PREC[links[0].op]
+    for i, link in enumerate(links):
+        if link.op == "/":
+            denominator = _tex(link.right, 0)
+            if i == 0 and isinstance(first, ast.Neg):  # -a/b reads better as -\frac{a}{b}
+                text, p = rf"-\frac{{{_tex(first.operand, 0)}}}{{{denominator}}}", 26
+            else:
+                numerator = text if i else _tex(first, 0)
+                text, p = rf"\frac{{{numerator}}}{{{denominator}}}", 20
+        elif link.op == "*":
+            left = text if i else _tex(first, 20)
+            right = _tex(link.right, 21)
+            sep = r" \cdot " if _starts_with_digit(right) else r"\, "
+            text, p = f"{left}{sep}{right}", 20
+        else:
+            left = text if i else _tex(first, 10)
+            text, p = f"{left} {link.op} {_tex(link.right, 11)}", 10
+    return _wrap(text, p, ctx)
+
+
 def _starts_with_digit(text: str) -> bool:
     return bool(text) and (text[0].isdigit() or text.startswith(r"\frac"))
 
@@ -115,8 +137,17 @@ def _args(n: ast.Call) -> list[str]:
     return [_tex(a, 0) for a in n.args]
 
 
+#: The special forms of calls, by name, with their number of arguments; a call with another
+#: number (an error the elaborator reports) is printed plainly, ``f(a, b)``.
+_ARITY = {"sqrt": 1, "abs": 1, "factorial": 1, "binomial": 2, "catalan": 1, "narayana": 2,
+          "ff": 2, "rf": 2, "pairings": 1, "ncpairings": 1, "genus_sum": 2, "moment_sum": 3,
+          "tr": 1}
+
+
 def _call(n: ast.Call, ctx: int) -> str:  # noqa: C901
     f, a = n.func, n.args
+    if _ARITY.get(f, len(a)) != len(a):
+        f = ""
     if f == "sqrt":
         return rf"\sqrt{{{_tex(a[0], 0)}}}"
     if f == "abs":
@@ -137,10 +168,11 @@ def _call(n: ast.Call, ctx: int) -> str:  # noqa: C901
         return rf"\#\mathcal{{P}}_2\left({_tex(a[0], 0)}\right)"
     if f == "ncpairings":
         return rf"\#\mathrm{{NC}}_2\left({_tex(a[0], 0)}\right)"
-    if f == "genus_sum":
+    if f == "genus_sum" and isinstance(a[1], ast.Num | ast.Name):
+        # k is shown twice: only a name or a number, or nesting would double the text each time
         nn, k = _args(n)
-        return (rf"\sum_{{\pi \in \mathcal{{P}}_2(2{_group(a[1])})}} "
-                rf"{{{nn}}}^{{\#(\gamma\pi) - {_group(a[1])} - 1}}") if k else ""
+        return (rf"\sum_{{\pi \in \mathcal{{P}}_2(2{k})}} "
+                rf"{{{nn}}}^{{\#(\gamma\pi) - {k} - 1}}")
     if f == "moment_sum":
         x, nn, k = _args(n)
         return (rf"\sum_{{\pi \in \Pi({k}),\ |B| \ge 2}} ({nn})_{{|\pi|}} "
@@ -153,7 +185,7 @@ def _call(n: ast.Call, ctx: int) -> str:  # noqa: C901
         body = _tex(a[0], 20)
         out = rf"{op}_{{{name(b.var)}={_tex(b.lo, 0)}}}^{{{_tex(b.hi, 0)}}} {body}"
         return _wrap(out, 15, ctx)
-    if f == "integral":
+    if f == "integral" and (len(a) == 4 or (len(a) == 2 and isinstance(a[1], ast.Binding))):
         if len(a) == 4:
             body, var, lo, hi = a
             v = _tex(var, 0)
@@ -162,11 +194,6 @@ def _call(n: ast.Call, ctx: int) -> str:  # noqa: C901
             v, lo, hi = name(b.var), b.lo, b.hi
         return _wrap(rf"\int_{{{_tex(lo, 0)}}}^{{{_tex(hi, 0)}}} {_tex(body, 20)} \,\mathrm{{d}}{v}",
                      15, ctx)
-    op = OPERATORS.get(f)
-    head = op if op is not None else name(f)
+    op = OPERATORS.get(n.func)
+    head = op if op is not None else name(n.func)
     return rf"{head}\left({', '.join(_args(n))}\right)"
-
-
-def _group(node: ast.Node) -> str:
-    text = _tex(node, 0)
-    return text if isinstance(node, ast.Num | ast.Name) else rf"\left({text}\right)"
