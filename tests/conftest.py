@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from tpcheck import Options, check_text
+from tpcheck.kernel import REGISTRY, rule
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,3 +22,21 @@ def root() -> Path:
 def run(text: str, **options):
     """Check proof text and return the file report."""
     return check_text(text, "<test>", Options(**options))
+
+
+@pytest.fixture
+def fake_rule():
+    """Register a throw-away rule for one test."""
+    names = []
+
+    def make(name, judgement, relations=("=",)):
+        def verifier(goal, args, ctx):
+            """A rule for tests only."""
+            return judgement
+
+        rule(name, relations=relations, human=name)(verifier)
+        names.append(name)
+
+    yield make
+    for n in names:
+        REGISTRY.pop(n, None)

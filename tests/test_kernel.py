@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import run
 from tpcheck.kernel import REGISTRY, Judgement, Verdict, rule, weakest
 from tpcheck.report import EXIT_DISAGREEMENT
 
 HEADER = 'theorem t\n "s"\n let x : real\n let n : positive integer\n'
-
-
-@pytest.fixture
-def fake_rule():
-    """Register a throw-away rule for one test."""
-    names = []
-
-    def make(name, judgement, relations=("=",)):
-        def verifier(goal, args, ctx):
-            """A rule for tests only."""
-            return judgement
-
-        rule(name, relations=relations, human=name)(verifier)
-        names.append(name)
-
-    yield make
-    for n in names:
-        REGISTRY.pop(n, None)
 
 
 def test_weakest_orders_the_lattice():

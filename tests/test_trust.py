@@ -15,23 +15,6 @@ from tpcheck.kernel.bounded import run_bounded
 from tpcheck.report import EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNDECIDED, Report, verdict_phrase
 
 
-@pytest.fixture
-def fake_rule():
-    names = []
-
-    def make(name, judgement, relations=("=",)):
-        def verifier(goal, args, ctx):
-            """A rule for tests only."""
-            return judgement
-
-        rule(name, relations=relations, human=name)(verifier)
-        names.append(name)
-
-    yield make
-    for n in names:
-        REGISTRY.pop(n, None)
-
-
 def report_of(text: str, require: str | None = None, **options) -> Report:
     report = Report("test", [run(text, **options)],
                     require=Verdict(require.upper()) if require else None)
