@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tpcheck import Options, check_text
+from tpcheck.api import read_theorem
 from tpcheck.errors import SourceError
 from tpcheck.kernel import REGISTRY
 from tpcheck.kernel.check import compose_relations
@@ -320,10 +321,10 @@ def _shape(theorem: Any) -> str | None:
 
 
 def read_only(text: str) -> str | None:
-    """Parse, elaborate (under a CPU-time alarm), send the theorem through pickle as the bounded
-    child does, check the chain's shape and print the trees: None if every failure is a clean
-    SourceError, else what went wrong. Inputs that take more than READ_SECONDS to read are
-    checked by the bounded check instead."""
+    """Parse, elaborate as the bounded child does (here, under a CPU-time alarm), send the
+    theorem through pickle, check the chain's shape and print the trees: None if every failure
+    is a clean error, else what went wrong. Inputs that take more than READ_SECONDS to read
+    are checked by the bounded check instead."""
     try:
         tree = parse(text)
     except SourceError as exc:
@@ -336,14 +337,13 @@ def read_only(text: str) -> str | None:
             to_latex(e)
         signal.setitimer(signal.ITIMER_PROF, READ_SECONDS)
         try:
-            theorem = elaborate_theorem(t, text.splitlines())
-            # the bounded child sends the theorem back pickled: sympy rebuilds it (possibly in
-            # another canonical form), and the chain's shape must be judged the same
-            restored = pickle.loads(pickle.dumps(theorem))
-            if _shape(restored) != _shape(theorem):
-                return "the chain's shape is judged differently after pickling"
-        except SourceError as exc:
-            exc.attach("fuzz.tp", text).render()
+            status, *result = read_theorem(t, text.split("\n"))  # what the bounded child runs
+            if status == "ok":
+                # the child sends the theorem back pickled: sympy rebuilds it (possibly in
+                # another canonical form), and the chain's shape must be judged the same
+                restored = pickle.loads(pickle.dumps(result[0]))
+                if _shape(restored) != _shape(result[0]):
+                    return "the chain's shape is judged differently after pickling"
         except _Slow:
             return full_check(text)
         finally:
@@ -452,3 +452,21 @@ def test_library_theorems_come_back_from_the_bounded_child_unchanged():
             restored = pickle.loads(pickle.dumps(theorem))
             assert (restored.claim, restored.start, [s.goal for s in restored.steps]) == (
                 theorem.claim, theorem.start, [s.goal for s in theorem.steps])
+
+
+def test_found_sympy_recursing_without_end_while_reading_is_a_clean_error():
+    """provably_nonnegative factors q1 q2 - c^2 for erf_dual; with these arguments sympy's
+    factor recursed until Python's limit (a RecursionError out of the elaborator)."""
+    args = "-X[2], P[y >= X[1]] * k, sum(3, i = (x / x)..(P[n!! >= pi]))"
+    text = ('theorem t\n let x, y : real\n for all k >= 0\n let n : positive integer\n'
+            ' let X[1..n] iid with E[X] = 0, E[X^2] = 1\n'
+            f' claim erf_dual({args}) = 0\nproof\n erf_dual({args})\n = 0 by algebra\nqed\n')
+    status, _, message, _ = read_theorem(parse(text).theorems[0], text.split("\n"))
+    assert (status, message) == ("error", "theorem 't' is nested too deeply to read (Python's "
+                                          "recursion limit)")
+    file_report = check_text(text, "f.tp", FULL)
+    assert not file_report.internal_errors
+    assert [e.splitlines()[0] for e in file_report.errors] in (
+        ["f.tp:1:1: error: theorem 't' is nested too deeply to read (Python's recursion limit)"],
+        ["f.tp:1:1: error: reading theorem 't' ran out of its CPU-time budget of 1 s (a step's "
+         "budget, --budget)"])

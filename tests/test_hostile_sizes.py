@@ -136,6 +136,13 @@ def test_a_file_beyond_the_theorem_limit_is_refused():
                   f"{MAX_THEOREMS} theorems (the theorem limit); split it into several files")
 
 
+@pytest.mark.xfail(strict=True, reason="tpcheck/lang/lexer.py converts a decimal exponent's "
+                   "digits with int() before checking their number (Python refuses beyond 4300)")
+def test_a_decimal_exponent_of_5000_digits_is_a_parse_error():
+    _, code, first, _ = outcome(theorem("1e" + "9" * 5000))
+    assert code == EXIT_ERROR and first.startswith("f.tp:4:8: parse error:")
+
+
 def test_a_text_beyond_the_file_size_limit_is_refused():
     refused("#" * (MAX_FILE_BYTES + 1), f"f.tp: error: file is too large ({MAX_FILE_BYTES + 1} "
                                          f"characters; file size limit {MAX_FILE_BYTES})")
@@ -288,9 +295,9 @@ def test_printers_print_each_subtree_once(source):
     """Printing must take time linear in the tree: choosing brackets by printing a subtree
     twice made these exponential."""
     tree = parse_expression(source)
-    start = time.monotonic()
+    start = time.process_time()  # CPU time: a loaded machine does not make it flaky
     assert to_source(tree) and to_latex(tree)
-    assert time.monotonic() - start < 1.0
+    assert time.process_time() - start < 2.0
 
 
 @pytest.mark.parametrize("source", ["genus_sum(1)", "integral(x)", "integral(x, 1, 2)",

@@ -127,16 +127,16 @@ def _render(exc: SourceError, path: str, text: str) -> str:
     return safe(exc.attach(path, text).render())
 
 
-def _read_theorem(t: ast.Theorem, lines: list[str]) -> tuple[Any, ...]:
+def read_theorem(t: ast.Theorem, lines: list[str]) -> tuple[Any, ...]:
     """Elaborate one theorem (in a bounded child): ("ok", theorem) or ("error", class,
     message, position) for a source error, which is sent back as its parts."""
     try:
         return ("ok", elaborate_theorem(t, lines))
     except SourceError as exc:
         return ("error", type(exc), exc.message, exc.pos)
-    except RecursionError:
-        return ("error", ElaborationError, f"theorem '{t.name}' is nested too deeply to read",
-                t.pos)
+    except RecursionError:  # sympy recursing through a deep expression, or without end
+        return ("error", ElaborationError, f"theorem '{t.name}' is nested too deeply to read "
+                "(Python's recursion limit)", t.pos)
 
 
 class RunBudgetSpent(TpcheckError):
@@ -160,7 +160,7 @@ def elaborate_bounded(t: ast.Theorem, lines: list[str], options: Options | None 
     if clock.exhausted():
         raise RunBudgetSpent(run_budget_spent(options))
     budget = capped(options.budget, clock.left)
-    outcome = run_bounded(_read_theorem, (t, lines), budget)
+    outcome = run_bounded(read_theorem, (t, lines), budget)
     if outcome.ok:
         status, *rest = outcome.value
         if status == "ok":
@@ -204,6 +204,10 @@ def check_text(text: str, path: str = "<input>", options: Options | None = None,
         return report
     except RecursionError:
         report.errors.append(f"{path}: error: nested too deeply to read")
+        return report
+    except Exception as exc:  # noqa: BLE001  (a reader's bug is reported, never a traceback)
+        report.internal_errors.append(f"{path}: internal error while parsing: "
+                                      f"{type(exc).__name__}: {safe(str(exc))}")
         return report
     lines = text.split("\n")  # lines as the tokenizer counts them
     seen: set[str] = set()

@@ -70,6 +70,11 @@ class ProofFile(pytest.File):
             yield TheoremItem.from_parent(self, name="<parse>", theorem=None,
                                           error=f"{self.path}: error: nested too deeply to read")
             return
+        except Exception as exc:  # noqa: BLE001  (a reader's bug is reported, never a traceback)
+            yield TheoremItem.from_parent(self, name="<parse>", theorem=None,
+                                          error=f"{self.path}: internal error while parsing: "
+                                                f"{type(exc).__name__}: {safe(str(exc))}")
+            return
         for t in tree.theorems:
             item = TheoremItem.from_parent(self, name=t.name, theorem=t.name, error=None)
             samples = [_samples(s) for c in t.crosschecks if c.kind == "montecarlo"

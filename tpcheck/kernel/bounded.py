@@ -124,8 +124,8 @@ def run_bounded(
         if parent.poll(wall):
             try:
                 status, payload = parent.recv()
-            except EOFError:
-                proc.join(1)
+            except EOFError:  # the child died without a word: wait to learn how
+                proc.join(10)
                 if proc.exitcode == -signal.SIGKILL:
                     return Outcome(False, reason=f"the computation was killed (its CPU-time "
                                                  f"budget of {seconds:g} s, or the system)",
@@ -144,7 +144,7 @@ def run_bounded(
     finally:
         if proc.is_alive():
             proc.kill()
-            proc.join(1)
+        proc.join(10)  # reaped, its CPU time counts in the run's (RUSAGE_CHILDREN)
         parent.close()
         if proc.pid and proc.exitcode is None:
             try:

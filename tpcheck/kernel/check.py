@@ -295,7 +295,7 @@ def check_step(
     outcome = run_bounded(with_ledger, (rule.verifier, goal, step.args, context), budget)
     if not outcome.ok:
         reason = safe(outcome.reason.strip())
-        if outcome.kind == "cpu" and budget != options.budget:
+        if outcome.kind in ("cpu", "killed") and budget != options.budget:
             reason += " (all that was left of the run budget)"
         judgement = Judgement.undecided(f"{rule.name}: {reason}")
     else:
