@@ -31,13 +31,22 @@ from tpcheck.equality import (
     plain_symbols,
     render_instance,
 )
+from tpcheck.errors import ProofStructureError
 from tpcheck.heads import Expectation
 from tpcheck.hypergeometric import LinearCondition, NonvanishingPolynomial, term_ratio
 from tpcheck.instances import InstanceSpace
 from tpcheck.kernel import REGISTRY, Evidence, Judgement, Options, Verdict, bounded, rule, weakest
 from tpcheck.kernel.bounded import RunClock, cpu_limits, cpu_seconds, lowered, run_bounded
-from tpcheck.kernel.check import capped, check_step, check_theorem, intersect_ranges
+from tpcheck.kernel.check import (
+    capped,
+    check_step,
+    check_theorem,
+    compose_relations,
+    intersect_ranges,
+)
 from tpcheck.kernel.proof import Context, Goal, Step, Theorem
+from tpcheck.lang.elaborate import elaborate_theorem
+from tpcheck.lang.parser import parse
 from tpcheck.limits import (
     _admissible,
     asymptotic_order,
@@ -49,8 +58,9 @@ from tpcheck.limits import (
 
 
 @pytest.fixture
-def fake_rule():
-    """Register throw-away rules that return a fixed judgement, for one test."""
+def fixed_rule():
+    """Register throw-away rules that return a fixed judgement, for one test (unlike conftest's
+    ``fake_rule``, one may judge tolerances itself)."""
     names = []
 
     def make(name, judgement, relations=("=",), tolerances=False):
@@ -84,9 +94,9 @@ def checked(text: str, **options):
     return result
 
 
-def by_fake(judgement, fake_rule, header="let x : real", claim="x = x", chain="x\n= x by fake",
+def by_fake(judgement, fixed_rule, header="let x : real", claim="x = x", chain="x\n= x by fake",
             **options):
-    fake_rule("fake", judgement)
+    fixed_rule("fake", judgement)
     return checked(theorem(header, claim, chain), **options)
 
 
@@ -128,8 +138,8 @@ def test_evidence_and_judgement_records():
     (Judgement(Verdict.REFUTED, "x", counterexample={}), "fake: REFUTED without a counterexample"),
 ])
 def test_a_judgement_without_its_shape_is_undecided_with_the_rule_named(
-        fake_rule, judgement, reason):
-    (step,) = by_fake(judgement, fake_rule).steps
+        fixed_rule, judgement, reason):
+    (step,) = by_fake(judgement, fixed_rule).steps
     assert step.verdict is Verdict.UNDECIDED
     assert step.detail == reason
 
@@ -138,16 +148,16 @@ def test_a_judgement_without_its_shape_is_undecided_with_the_rule_named(
     None, {}, {"k": [3, 1]}, {"k": [0]}, {"k": [0, 2.0]}, {"k": [False, True]}, {"k": "0..2"},
     {"k": [0, 2], "j": [1, 0]},
 ])
-def test_verified_needs_a_nonempty_integer_range(fake_rule, rng):
-    (step,) = by_fake(Judgement(Verdict.VERIFIED, "x", range=rng), fake_rule,
+def test_verified_needs_a_nonempty_integer_range(fixed_rule, rng):
+    (step,) = by_fake(Judgement(Verdict.VERIFIED, "x", range=rng), fixed_rule,
                       header="k in 0..2\nj in 0..2", claim="k = k", chain="k\n= k by fake").steps
     assert step.verdict is Verdict.UNDECIDED
     assert "VERIFIED without a stated, non-empty range" in step.detail
 
 
 @pytest.mark.parametrize("rng", [{"k": [2, 2]}, {"k": (0, 2)}])
-def test_a_single_instance_or_a_tuple_is_a_range(fake_rule, rng):
-    result = by_fake(Judgement(Verdict.VERIFIED, "x", range=rng), fake_rule, header="k in 2..2",
+def test_a_single_instance_or_a_tuple_is_a_range(fixed_rule, rng):
+    result = by_fake(Judgement(Verdict.VERIFIED, "x", range=rng), fixed_rule, header="k in 2..2",
                      claim="k = k", chain="k\n= k by fake")
     assert result.verdict is Verdict.VERIFIED and result.range == {"k": [2, 2]}
 
@@ -162,8 +172,8 @@ def test_a_single_instance_or_a_tuple_is_a_range(fake_rule, rng):
     ([Evidence("symbolic", True, "trust me", {"digits": 40})], False),
     ([], False),
 ])
-def test_corroborated_needs_numeric_evidence_of_at_least_15_digits(fake_rule, evidence, passes):
-    (step,) = by_fake(Judgement(Verdict.CORROBORATED, "x", evidence=evidence), fake_rule).steps
+def test_corroborated_needs_numeric_evidence_of_at_least_15_digits(fixed_rule, evidence, passes):
+    (step,) = by_fake(Judgement(Verdict.CORROBORATED, "x", evidence=evidence), fixed_rule).steps
     assert step.verdict is (Verdict.CORROBORATED if passes else Verdict.UNDECIDED)
     if not passes:
         assert step.detail.startswith("fake: CORROBORATED without numeric evidence")
@@ -187,8 +197,8 @@ def test_an_unknown_rule_is_undecided_by_name():
     assert result.detail == "unknown rule 'no_such_rule'"
 
 
-def test_a_rule_is_refused_for_a_relation_it_does_not_justify(fake_rule):
-    fake_rule("lower", Judgement(Verdict.PROVED, "x"), relations=("=", "<="))
+def test_a_rule_is_refused_for_a_relation_it_does_not_justify(fixed_rule):
+    fixed_rule("lower", Judgement(Verdict.PROVED, "x"), relations=("=", "<="))
     (step,) = checked(theorem("let x : real", "x >= x", "x\n>= x by lower")).steps
     assert step.verdict is Verdict.UNDECIDED
     assert step.detail == "lower: justifies only <=, = steps, not '>='"
@@ -203,7 +213,7 @@ def test_an_approximate_limit_is_proved_by_proving_the_exact_limit():
     assert result.verdict is Verdict.PROVED, result.steps[0].detail
 
 
-def test_a_rule_that_judges_tolerances_gets_the_approximate_statement(fake_rule):
+def test_a_rule_that_judges_tolerances_gets_the_approximate_statement(fixed_rule):
     seen = []
 
     def verifier(goal, args, ctx):
@@ -220,8 +230,8 @@ def test_a_rule_that_judges_tolerances_gets_the_approximate_statement(fake_rule)
     assert goal.rel == "~=" and goal.tolerance == sympy.Rational(1, 100)
 
 
-def test_a_refutation_of_the_exact_statement_does_not_refute_an_approximate_one(fake_rule):
-    fake_rule("exact_no", Judgement(Verdict.REFUTED, "differ", counterexample={"instance": {}}))
+def test_a_refutation_of_the_exact_statement_does_not_refute_an_approximate_one(fixed_rule):
+    fixed_rule("exact_no", Judgement(Verdict.REFUTED, "differ", counterexample={"instance": {}}))
     result = checked(theorem("", "1/3 ~= 0.33 within 1/100", "1/3\n~= 0.33 within 1/100 by exact_no"))
     (step,) = result.steps
     assert step.verdict is Verdict.UNDECIDED
@@ -233,8 +243,8 @@ def test_a_refutation_of_the_exact_statement_does_not_refute_an_approximate_one(
     ("1/2^2999", "1/<a 903-digit integer 6151...4688>"),  # 3000 bits: abbreviated
     ("1/2^2998", f"1/{2**2998}"),  # 2999 bits: written out
 ])
-def test_a_long_tolerance_is_abbreviated_in_the_reason(fake_rule, tolerance, shown):
-    fake_rule("exact_no", Judgement(Verdict.REFUTED, "differ", counterexample={"instance": {}}))
+def test_a_long_tolerance_is_abbreviated_in_the_reason(fixed_rule, tolerance, shown):
+    fixed_rule("exact_no", Judgement(Verdict.REFUTED, "differ", counterexample={"instance": {}}))
     text = theorem("", f"1/3 ~= 0 within {tolerance}", f"1/3\n~= 0 within {tolerance} by exact_no")
     (step,) = checked(text).steps
     assert step.detail.endswith(f"but does not judge the tolerance {shown}")
@@ -266,13 +276,13 @@ def _not_evidence_witness(goal, ctx, judgement, settings, seed):
     return [sympy.Symbol("x") + 1, Evidence("mpmath", True, "agrees")]
 
 
-def _proved_step(fake_rule):
-    fake_rule("yes", Judgement(Verdict.PROVED, "always yes"))
+def _proved_step(fixed_rule):
+    fixed_rule("yes", Judgement(Verdict.PROVED, "always yes"))
     x = sympy.Symbol("x")
     return Step(7, 3, Goal(x, "=", x), "yes", (), "= x by yes")
 
 
-def test_a_rule_runs_bounded_in_a_child_process(fake_rule):
+def test_a_rule_runs_bounded_in_a_child_process(fixed_rule):
     def verifier(goal, args, ctx):
         """Says where it ran."""
         return Judgement(Verdict.PROVED, f"pid {os.getpid()}")
@@ -289,8 +299,8 @@ def test_a_rule_runs_bounded_in_a_child_process(fake_rule):
     assert in_process.detail == f"pid {os.getpid()}"
 
 
-def test_witnesses_run_bounded_in_a_child_and_every_one_runs(fake_rule):
-    step = _proved_step(fake_rule)
+def test_witnesses_run_bounded_in_a_child_and_every_one_runs(fixed_rule):
+    step = _proved_step(fixed_rule)
     witnesses = [_crashing_witness, _anonymous_crash, _pid_witness]
     result = check_step(step, None, Options(budget=None, witness_budget=30), witnesses, 11, {})
     crash, anonymous, ran = result.evidence
@@ -303,8 +313,8 @@ def test_witnesses_run_bounded_in_a_child_and_every_one_runs(fake_rule):
     assert result.verdict is Verdict.PROVED and result.disagreement is None
 
 
-def test_a_witness_against_the_judgement_disputes_the_step(fake_rule):
-    step = _proved_step(fake_rule)
+def test_a_witness_against_the_judgement_disputes_the_step(fixed_rule):
+    step = _proved_step(fixed_rule)
     result = check_step(step, None, Options(budget=None, witness_budget=30),
                         [_pid_witness, _against_witness], 0, {})
     assert result.verdict is Verdict.DISPUTED and result.judged is Verdict.PROVED
@@ -312,8 +322,8 @@ def test_a_witness_against_the_judgement_disputes_the_step(fake_rule):
                                    "yes: z = 9.1")
 
 
-def test_what_a_witness_returns_that_is_not_evidence_is_recorded_as_inconclusive(fake_rule):
-    step = _proved_step(fake_rule)
+def test_what_a_witness_returns_that_is_not_evidence_is_recorded_as_inconclusive(fixed_rule):
+    step = _proved_step(fixed_rule)
     result = check_step(step, None, Options(budget=None, witness_budget=30),
                         [_not_evidence_witness], 0, {})
     odd, fine = result.evidence
@@ -322,13 +332,13 @@ def test_what_a_witness_returns_that_is_not_evidence_is_recorded_as_inconclusive
     assert result.verdict is Verdict.PROVED
 
 
-def test_no_witness_runs_on_an_undecided_step_or_when_witnesses_are_off(fake_rule):
-    fake_rule("dunno", Judgement.undecided("dunno: cannot tell"))
+def test_no_witness_runs_on_an_undecided_step_or_when_witnesses_are_off(fixed_rule):
+    fixed_rule("dunno", Judgement.undecided("dunno: cannot tell"))
     x = sympy.Symbol("x")
     step = Step(7, 3, Goal(x, "=", x), "dunno", (), "= x by dunno")
     result = check_step(step, None, Options(budget=None), [_against_witness], 0, {})
     assert result.verdict is Verdict.UNDECIDED and not result.evidence
-    proved = _proved_step(fake_rule)
+    proved = _proved_step(fixed_rule)
     result = check_step(proved, None, Options(budget=None, witnesses=False), [_against_witness],
                         0, {})
     assert result.verdict is Verdict.PROVED and not result.evidence
@@ -352,10 +362,10 @@ def test_a_range_that_covers_the_declared_domain_exactly_is_verified():
     assert result.verdict is Verdict.VERIFIED and result.range == {"k": [0, 5]}
 
 
-def test_a_refutation_with_a_range_stays_refuted(fake_rule):
+def test_a_refutation_with_a_range_stays_refuted(fixed_rule):
     wrong = Judgement(Verdict.REFUTED, "differ at k = 2", range={"k": [0, 3]},
                       counterexample={"instance": {"k": "2"}})
-    result = by_fake(wrong, fake_rule, header="for all k >= 0", claim="k = k", chain="k\n= k by fake")
+    result = by_fake(wrong, fixed_rule, header="for all k >= 0", claim="k = k", chain="k\n= k by fake")
     assert result.verdict is Verdict.REFUTED and result.steps[0].verdict is Verdict.REFUTED
 
 
@@ -364,8 +374,8 @@ def test_a_refutation_with_a_range_stays_refuted(fake_rule):
     ("for k in 0..10", "k in 0..10"),
     ("let k : integer", "every integer k"),
 ])
-def test_a_verified_step_short_of_the_declared_domain_is_partial(fake_rule, header, declared):
-    result = by_fake(Judgement(Verdict.VERIFIED, "checked", range={"k": [0, 3]}), fake_rule,
+def test_a_verified_step_short_of_the_declared_domain_is_partial(fixed_rule, header, declared):
+    result = by_fake(Judgement(Verdict.VERIFIED, "checked", range={"k": [0, 3]}), fixed_rule,
                      header=header, claim="k = k", chain="k\n= k by fake")
     (step,) = result.steps
     assert step.verdict is Verdict.PARTIAL and step.judged is Verdict.VERIFIED
@@ -373,9 +383,9 @@ def test_a_verified_step_short_of_the_declared_domain_is_partial(fake_rule, head
     assert result.verdict is Verdict.PARTIAL and result.range == {"k": [0, 3]}
 
 
-def test_each_variable_is_held_against_its_own_declared_range(fake_rule):
+def test_each_variable_is_held_against_its_own_declared_range(fixed_rule):
     both = Judgement(Verdict.VERIFIED, "checked", range={"k": [0, 5], "j": [0, 3]})
-    result = by_fake(both, fake_rule, header="for k in 0..5\nfor j in 0..3", claim="k + j = j + k",
+    result = by_fake(both, fixed_rule, header="for k in 0..5\nfor j in 0..3", claim="k + j = j + k",
                      chain="k + j\n= j + k by fake")
     assert result.verdict is Verdict.VERIFIED and result.range == {"k": [0, 5], "j": [0, 3]}
 
@@ -385,43 +395,54 @@ def test_each_variable_is_held_against_its_own_declared_range(fake_rule):
     ("positive integer", [0, 3], "m >= 1", [1, 3]),
     ("integer", [-3, 3], "every integer m", [-3, 3]),
 ])
-def test_the_domain_of_an_integer_symbol_bounds_a_range_over_it(fake_rule, domain, rng, declared,
+def test_the_domain_of_an_integer_symbol_bounds_a_range_over_it(fixed_rule, domain, rng, declared,
                                                                   checked_on):
-    result = by_fake(Judgement(Verdict.VERIFIED, "checked", range={"m": rng}), fake_rule,
+    result = by_fake(Judgement(Verdict.VERIFIED, "checked", range={"m": rng}), fixed_rule,
                      header=f"let m : {domain}", claim="m = m", chain="m\n= m by fake")
     assert result.steps[0].detail.endswith(f"declared for {declared}]")
     assert result.verdict is Verdict.PARTIAL and result.range == {"m": checked_on}
 
 
-def test_a_range_over_a_name_the_claim_does_not_declare_covers_nothing(fake_rule):
-    result = by_fake(Judgement(Verdict.VERIFIED, "checked", range={"q": [0, 3]}), fake_rule)
+def test_a_range_over_a_name_the_claim_does_not_declare_covers_nothing(fixed_rule):
+    result = by_fake(Judgement(Verdict.VERIFIED, "checked", range={"q": [0, 3]}), fixed_rule)
     assert result.steps[0].detail.endswith("declared for every integer q]")
     assert result.verdict is Verdict.PARTIAL
 
 
-def test_the_short_variables_are_listed_together(fake_rule):
+def test_the_short_variables_are_listed_together(fixed_rule):
     both = Judgement(Verdict.VERIFIED, "checked", range={"k": [0, 1], "j": [0, 1]})
-    result = by_fake(both, fake_rule, header="for k in 0..5\nfor j in 0..5", claim="k + j = j + k",
+    result = by_fake(both, fixed_rule, header="for k in 0..5\nfor j in 0..5", claim="k + j = j + k",
                      chain="k + j\n= j + k by fake")
     assert result.steps[0].detail.endswith("declared for k in 0..5, j in 0..5]")
 
 
-def test_the_checked_range_is_clipped_to_the_declared_domain(fake_rule):
+def test_the_checked_range_is_clipped_to_the_declared_domain(fixed_rule):
     wide = Judgement(Verdict.VERIFIED, "checked", range={"k": [-5, 20]})
-    result = by_fake(wide, fake_rule, header="for k in 0..10", claim="k = k", chain="k\n= k by fake")
+    result = by_fake(wide, fixed_rule, header="for k in 0..10", claim="k = k", chain="k\n= k by fake")
     assert result.verdict is Verdict.VERIFIED and result.range == {"k": [0, 10]}
 
 
-def test_a_proved_step_with_a_stray_range_does_not_narrow_the_checked_range(fake_rule):
-    fake_rule("few", Judgement(Verdict.PROVED, "for all k", range={"k": [0, 2]}))
-    fake_rule("every", Judgement(Verdict.VERIFIED, "checked", range={"k": [0, 10]}))
+def test_a_proved_step_with_a_stray_range_does_not_narrow_the_checked_range(fixed_rule):
+    fixed_rule("few", Judgement(Verdict.PROVED, "for all k", range={"k": [0, 2]}))
+    fixed_rule("every", Judgement(Verdict.VERIFIED, "checked", range={"k": [0, 10]}))
     result = checked(theorem("for k in 0..10", "k = k", "k\n= k by few\n= k by every"))
     assert result.verdict is Verdict.VERIFIED and result.range == {"k": [0, 10]}
 
 
-def test_steps_with_no_common_instance_leave_the_theorem_undecided(fake_rule):
-    fake_rule("low", Judgement(Verdict.VERIFIED, "low", range={"k": [0, 1], "j": [0, 1]}))
-    fake_rule("high", Judgement(Verdict.VERIFIED, "high", range={"k": [5, 6], "j": [5, 6]}))
+def test_a_theorem_that_does_not_pass_reports_no_checked_range(fixed_rule):
+    fixed_rule("checked", Judgement(Verdict.VERIFIED, "checked", range={"k": [0, 10]}))
+    fixed_rule("wrong", Judgement(Verdict.REFUTED, "no", counterexample={"instance": {"k": "3"}}))
+    fixed_rule("numbers", Judgement(Verdict.CORROBORATED, "close",
+                                   evidence=[Evidence("montecarlo", True, "z = 0.1")]))
+    refuted = checked(theorem("for k in 0..10", "k = k", "k\n= k by checked\n= k by wrong"))
+    assert refuted.verdict is Verdict.REFUTED and refuted.range is None
+    corroborated = checked(theorem("for k in 0..10", "k = k", "k\n= k by checked\n= k by numbers"))
+    assert corroborated.verdict is Verdict.CORROBORATED and corroborated.range is None
+
+
+def test_steps_with_no_common_instance_leave_the_theorem_undecided(fixed_rule):
+    fixed_rule("low", Judgement(Verdict.VERIFIED, "low", range={"k": [0, 1], "j": [0, 1]}))
+    fixed_rule("high", Judgement(Verdict.VERIFIED, "high", range={"k": [5, 6], "j": [5, 6]}))
     result = checked(theorem("for k in 0..10\nfor j in 0..10", "k + j = j + k",
                              "k + j\n= j + k by low\n= j + k by high"))
     assert result.verdict is Verdict.UNDECIDED and result.range is None
@@ -444,14 +465,52 @@ def test_the_seed_comes_from_the_name_and_lies_below_2_to_the_31():
     assert result.seed == zlib.crc32(b"t") % 2**31 and isinstance(result.seed, int)
 
 
-def test_a_theorem_built_without_witness_settings_is_checked(fake_rule):
+def test_a_theorem_built_without_witness_settings_is_checked(fixed_rule):
     x = sympy.Symbol("x", real=True)
-    step = _proved_step(fake_rule)
+    step = _proved_step(fixed_rule)
     theorem_ = Theorem("t", "s", 1, Goal(x, "=", x), x,
                        [Step(3, 1, Goal(x, "=", x), step.rule, (), step.source)],
                        Context({"x": x}, [], {}, []))
     result = check_theorem(theorem_, Options(budget=None, witnesses=False), [])
     assert result.verdict is Verdict.PROVED and result.seed == zlib.crc32(b"t") % 2**31
+
+
+def _settings_witness(goal, ctx, judgement, settings, seed):
+    return [Evidence("montecarlo", None, "settings", {"settings": settings, "seed": seed})]
+
+
+def test_the_witnesses_get_the_theorems_settings_seed_and_scale(fixed_rule):
+    fixed_rule("fake", Judgement(Verdict.PROVED, "yes"))
+    text = theorem("let x : real", "x = x", "x\n= x by fake",
+                   after="crosscheck mpmath digits 40\ncrosscheck montecarlo samples 100 seed 7\n")
+    (tree,) = parse(text).theorems
+    theorem_ = elaborate_theorem(tree, text.split("\n"))
+    result = check_theorem(theorem_, Options(budget=None, witness_budget=None, montecarlo_scale=0.25),
+                           [_settings_witness])
+    (evidence,) = result.steps[0].evidence
+    settings = evidence.data["settings"]
+    assert settings["montecarlo_scale"] == 0.25 and evidence.data["seed"] == 7
+    assert settings["mpmath"]["digits"] == 40 and settings["montecarlo"][0]["samples"] == 100
+
+
+def test_a_theorems_result_says_what_and_where_it_is():
+    text = "\n\n" + theorem("cite isserlis1918\nlet x : real", "x + x = 2x", "x + x\n= 2x by algebra",
+                            name="doubling")
+    result = checked(text)
+    assert (result.name, result.statement, result.line) == ("doubling", "a statement", 3)
+    assert result.cites == ["isserlis1918"] and result.verdict is Verdict.PROVED
+
+
+def test_a_theorem_started_with_its_run_budget_spent_checks_no_step(fixed_rule):
+    step = _proved_step(fixed_rule)
+    x = sympy.Symbol("x", real=True)
+    theorem_ = Theorem("t", "s", 1, Goal(x, "=", x), x,
+                       [Step(3, 1, Goal(x, "=", x), step.rule, (), step.source)],
+                       Context({"x": x}, [], {}, []))
+    result = check_theorem(theorem_, Options(budget=5.0, run_budget=10.0), [], lambda: 0.0)
+    assert result.verdict is Verdict.UNDECIDED
+    assert result.steps[0].detail.endswith("not checked: the run's CPU-time budget of 10 s is "
+                                           "spent (run budget)")
 
 
 def test_a_montecarlo_seed_setting_is_the_theorems_seed():
@@ -466,9 +525,9 @@ ALL_RELATIONS = ("=", "<=", "<", ">=", ">", "->", "~=")
 LIMIT_HEADER = "let n : positive integer\nlet m : positive integer\nlet x : real"
 
 
-def chain_error(fake_rule, claim: str, chain: str, header: str = LIMIT_HEADER) -> str | None:
+def chain_error(fixed_rule, claim: str, chain: str, header: str = LIMIT_HEADER) -> str | None:
     """The chain-shape error of a proof whose every step a rule accepts, or None."""
-    fake_rule("ok", Judgement(Verdict.PROVED, "accepted"), relations=ALL_RELATIONS,
+    fixed_rule("ok", Judgement(Verdict.PROVED, "accepted"), relations=ALL_RELATIONS,
               tolerances=True)
     report = run(theorem(header, claim, chain), budget=None, witnesses=False)
     assert not report.internal_errors, report.internal_errors
@@ -494,52 +553,86 @@ def chain_error(fake_rule, claim: str, chain: str, header: str = LIMIT_HEADER) -
     ("1/n -> 0 as n -> oo", "1/n\n= 1/n by ok\n-> 0 as n -> oo by ok\n= 0 by ok"),
     ("1/n -> 0 within 1/10 as n -> oo",
      "1/n\n-> 1/100 within 1/20 as n -> oo by ok\n~= 0 within 1/20 by ok"),
+    ("x ~= x within 1/10", "x\n= x by ok"),  # an exact chain proves an approximate claim
 ])
-def test_chains_that_compose_to_the_claim(fake_rule, claim, chain):
-    assert chain_error(fake_rule, claim, chain) is None
+def test_chains_that_compose_to_the_claim(fixed_rule, claim, chain):
+    assert chain_error(fixed_rule, claim, chain) is None
 
 
-@pytest.mark.parametrize("claim, chain, error", [
+@pytest.mark.parametrize("claim, chain, at, error", [
     # a non-strict chain cannot prove a strict claim, nor an '=' chain an inequality
-    ("x < x + 2", "x\n<= x + 1 by ok\n<= x + 2 by ok", "the steps establish '<=' but the claim "
-                                                     "states '<'"),
-    ("x > x - 2", "x\n>= x - 1 by ok\n>= x - 2 by ok", "the steps establish '>=' but the claim "
-                                                     "states '>'"),
-    ("x <= x", "x\n= x by ok", "the steps establish '=' but the claim states '<='"),
-    ("x = x + 1", "x\n< x + 1 by ok", "the steps establish '<' but the claim states '='"),
-    ("x <= x + 1", "x\n>= x - 1 by ok\n<= x + 1 by ok", "inequalities in both directions do not "
-                                                       "compose"),
-    ("x >= x - 2", "x\n<= x + 1 by ok\n>= x - 2 by ok", "inequalities in both directions do not "
-                                                       "compose"),
+    ("x < x + 2", "x\n<= x + 1 by ok\n<= x + 2 by ok", 2,
+     "the steps establish '<=' but the claim states '<'"),
+    ("x > x - 2", "x\n>= x - 1 by ok\n>= x - 2 by ok", 2,
+     "the steps establish '>=' but the claim states '>'"),
+    ("x <= x", "x\n= x by ok", 1, "the steps establish '=' but the claim states '<='"),
+    ("x = x + 1", "x\n< x + 1 by ok", 1, "the steps establish '<' but the claim states '='"),
+    ("x <= x + 1", "x\n>= x - 1 by ok\n<= x + 1 by ok", 2,
+     "inequalities in both directions do not compose"),
+    ("x >= x - 2", "x\n<= x + 1 by ok\n>= x - 2 by ok", 2,
+     "inequalities in both directions do not compose"),
     # an approximation and an exact claim, or an approximation mixed with inequalities
-    ("x = x + 1/100", "x\n~= x + 1/100 within 1/10 by ok", "the steps establish '~=' but the "
-                                                          "claim states '='"),
+    ("x = x + 1/100", "x\n~= x + 1/100 within 1/10 by ok", 1,
+     "the steps establish '~=' but the claim states '='"),
     ("x ~= x + 2/100 within 1/10",
-     "x\n~= x + 1/100 within 1/10 by ok\n~= x + 2/100 within 1/10 by ok",
+     "x\n~= x + 1/100 within 1/10 by ok\n~= x + 2/100 within 1/10 by ok", 2,
      "the steps' tolerances add up to 1/5, more than the claim's 1/10"),
-    ("x <= x + 1", "x\n~= x + 1/100 within 1/10 by ok\n<= x + 1 by ok",
-     "after an approximation ('~=') only '=' and '~=' steps may follow"),
-    ("x <= x + 1", "x\n<= x + 1/2 by ok\n~= x + 1 within 1/2 by ok",
+    ("x <= x + 1", "x\n~= x + 1/100 within 1/10 by ok\n<= x + 1 by ok", 2,
+     "after an approximation ('~=') only '=' and '~=' steps may follow (a limit of an "
+     "approximation need not exist)"),
+    ("x <= x + 1", "x\n<= x + 1/2 by ok\n~= x + 1 within 1/2 by ok", 2,
      "an approximation cannot follow an inequality in one chain"),
     # limits: after equalities only, followed by n-free equalities, in the claim's variable
-    ("1/n -> 0 as n -> oo", "1/n\n<= 1/n by ok\n-> 0 as n -> oo by ok",
+    ("1/n -> 0 as n -> oo", "1/n\n<= 1/n by ok\n-> 0 as n -> oo by ok", 2,
      "a limit cannot follow an inequality in one chain"),
-    ("1/n -> 0 as n -> oo", "1/n\n~= 1/n within 1/10 by ok\n-> 0 as n -> oo by ok",
-     "after an approximation ('~=') only '=' and '~=' steps may follow"),
-    ("1/n -> 0 as n -> oo", "1/n\n-> 0 as n -> oo by ok\n<= 0 by ok",
+    ("1/n -> 0 as n -> oo", "1/n\n~= 1/n within 1/10 by ok\n-> 0 as n -> oo by ok", 2,
+     "after an approximation ('~=') only '=' and '~=' steps may follow (a limit of an "
+     "approximation need not exist)"),
+    ("1/n -> 0 as n -> oo", "1/n\n-> 0 as n -> oo by ok\n<= 0 by ok", 2,
      "after the limit in n only '=' and '~=' steps may follow"),
     ("1/n -> 0 as n -> oo", "1/n\n-> 0 as n -> oo by ok\n= sin(n)^2 + cos(n)^2 - 1 by ok\n= 0 by ok",
-     "after the limit, expressions must not depend on n"),
-    ("1/n -> 0 as n -> oo", "1/n\n-> 0 as m -> oo by ok",
+     2, "after the limit, expressions must not depend on n"),
+    ("1/n -> 0 as n -> oo", "1/n\n-> 0 as m -> oo by ok", 1,
      "the claim's limit is in n, the derivation's in m"),
     ("1/n -> 0 as n -> oo", "1/n\n-> 1/100 within 1/20 as n -> oo by ok\n~= 0 within 1/20 by ok",
-     "the steps' tolerances add up to 1/10, more than the claim's 0 (the claim is exact)"),
-    ("x = x + 1", "x\n= x + 2 by ok", "the derivation ends at x + 2 but the claim's right side "
-                                      "is x + 1"),
+     2, "the steps' tolerances add up to 1/10, more than the claim's 0 (the claim is exact)"),
+    ("x = x + 1", "x\n= x + 2 by ok", 1,
+     "the derivation ends at x + 2 but the claim's right side is x + 1"),
+    ("x + 1 = x + 2", "x\n= x + 2 by ok", 1,
+     "the derivation starts at x but the claim's left side is x + 1"),
 ])
-def test_chains_that_do_not_compose_to_the_claim(fake_rule, claim, chain, error):
-    err = chain_error(fake_rule, claim, chain)
-    assert err is not None and error in err, err
+def test_chains_that_do_not_compose_to_the_claim(fixed_rule, claim, chain, at, error):
+    err = chain_error(fixed_rule, claim, chain)
+    line = 8 + at  # the header has three lines; the chain starts on line 8
+    assert err is not None and err.splitlines()[0] == f"<test>:{line}:3: proof error: {error}", err
+
+
+def _goal(lhs, rel, rhs, limit_var=None):
+    return Goal(sympy.sympify(lhs), rel, sympy.sympify(rhs), limit_var)
+
+
+def _direct_theorem(claim, start, goals):
+    steps = [Step(10 + i, 5, g, "ok", (), "") for i, g in enumerate(goals)]
+    return Theorem("t", "s", 1, claim, sympy.sympify(start), steps, Context({}, [], {}, []))
+
+
+def test_the_kernel_checks_that_each_step_continues_from_the_previous_one():
+    # the elaborator always chains the steps; the kernel does not rely on it
+    theorem_ = _direct_theorem(_goal(1, "=", 3), 1, [_goal(1, "=", 2), _goal(5, "=", 3)])
+    with pytest.raises(ProofStructureError) as info:
+        compose_relations(theorem_)
+    assert info.value.message == "step does not continue from the previous expression"
+    assert (info.value.pos.line, info.value.pos.col) == (11, 5)
+
+
+def test_an_inequality_cannot_follow_a_limit_even_without_a_limit_variable():
+    n = sympy.Symbol("n", positive=True, integer=True)
+    theorem_ = _direct_theorem(_goal(1 / n, "<=", 0), 1 / n,
+                               [_goal(1 / n, "->", 0), _goal(0, "<=", 0)])
+    with pytest.raises(ProofStructureError) as info:
+        compose_relations(theorem_)
+    assert info.value.message == "an inequality cannot follow a limit in one chain"
+    assert (info.value.pos.line, info.value.pos.col) == (11, 5)
 
 
 # --- the eval rule ---------------------------------------------------------------------------
@@ -861,11 +954,14 @@ def test_where_names_the_innermost_frame_only_of_a_raised_exception():
 
 
 def test_a_run_clock_counts_the_cpu_time_of_its_children():
-    clock = RunClock(1000.0)
     before = cpu_seconds()
+    clock = RunClock(1000.0)
     assert run_bounded(_burn, (0.3,), 10).value == "done"
-    assert cpu_seconds() - before >= 0.25
-    assert 0.25 <= clock.spent() and clock.left() <= 1000.0 - 0.25
+    spent = clock.spent()
+    left = clock.left()
+    used = cpu_seconds() - before  # read last: the clock's readings lie within it
+    assert 0.25 <= spent <= used
+    assert 1000.0 - used <= left <= 1000.0 - spent
     assert not clock.exhausted()
 
 
@@ -873,28 +969,34 @@ def test_a_run_clock_without_a_budget_never_runs_out():
     clock = RunClock(None)
     assert clock.left() is None and not clock.exhausted()
     assert RunClock(0.0).exhausted() and RunClock(0.0).left() <= 0
+    assert not RunClock(0.5).exhausted()  # half a second of CPU time is not spent at once
     assert not RunClock(sys.float_info.max).exhausted()
 
 
 @pytest.mark.parametrize("budget, left, result", [
     (60.0, None, 60.0), (None, 5.0, None), (60.0, 5.0, 5.0), (2.0, 5.0, 2.0), (60.0, -3.0, 0.0),
+    (0.123, 0.123, 0.123),  # all that is left, when that is the step's own budget
+    (60.0, 5.4321, 5.43),  # what is left, to the hundredth of a second
 ])
 def test_a_step_gets_no_more_than_what_is_left_of_the_run(budget, left, result):
     assert capped(budget, lambda: left) == result
     assert capped(budget, None) == budget
 
 
-def test_a_step_is_not_started_when_the_run_budget_is_spent(fake_rule):
-    step = _proved_step(fake_rule)
+def test_a_step_is_not_started_when_the_run_budget_is_spent(fixed_rule):
+    step = _proved_step(fixed_rule)
     result = check_step(step, None, Options(budget=5.0, run_budget=10.0), [], 0, {}, lambda: 0.0)
     assert result.verdict is Verdict.UNDECIDED
     assert result.detail == "yes: not checked: the run's CPU-time budget of 10 s is spent (run budget)"
     result = check_step(step, None, Options(budget=5.0, witness_budget=5.0, run_budget=10.0),
-                        [_pid_witness], 0, {}, _left_after_the_rule())
+                        [_pid_witness, _crashing_witness], 0, {}, _left_after_the_rule())
     assert result.verdict is Verdict.PROVED
+    assert [(e.kind, e.ok, e.detail) for e in result.evidence] == [
+        ("mpmath", None, "not checked: the run's CPU-time budget of 10 s is spent (run budget)")] * 2
+    result = check_step(step, None, Options(budget=5.0, witness_budget=5.0, run_budget=10.0),
+                        [_pid_witness], 0, {}, lambda: 0.5)
     (evidence,) = result.evidence
-    assert (evidence.kind, evidence.ok) == ("mpmath", None)
-    assert evidence.detail == "not checked: the run's CPU-time budget of 10 s is spent (run budget)"
+    assert evidence.ok and evidence.data["pid"] != os.getpid()  # half a second is enough
 
 
 def test_a_step_cut_short_by_the_run_budget_says_so():
@@ -925,7 +1027,8 @@ def test_a_step_cut_short_by_the_run_budget_says_so():
     assert capped_run.detail == ("spin: CPU-time budget of 0.5 s ran out (all that was left of the "
                                  "run budget)")
     assert own_budget.detail == "spin: CPU-time budget of 0.5 s ran out"
-    assert crashed.detail.startswith("boom: ValueError: boom (at ") and "budget" not in crashed.detail
+    line = _raise_value_error.__code__.co_firstlineno + 1
+    assert crashed.detail == f"boom: ValueError: boom (at test_core_mutants.py:{line})"
 
 
 def _left_after_the_rule():
