@@ -15,7 +15,7 @@ import time
 
 import sympy
 
-from tpcheck.gaussian import isserlis_moment
+from tpcheck.engines.gaussian import isserlis_moment
 from tpcheck.kernel.bounded import run_bounded
 
 

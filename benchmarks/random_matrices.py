@@ -18,12 +18,12 @@ import time
 import numpy as np
 import sympy
 
-from tpcheck.combinatorics import (
+from tpcheck.engines.combinatorics import (
     catalan_number,
     noncrossing_pairings,
     noncrossing_pairings_by_filter,
 )
-from tpcheck.rmt import (
+from tpcheck.engines.random_matrices import (
     gue_trace_moment,
     gue_trace_moment_by_genus,
     sample_goe,

@@ -7,7 +7,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpcheck.combinatorics import (
+from tpcheck.engines.combinatorics import (
     catalan_number,
     count_noncrossing_pairings,
     count_set_partitions,

@@ -18,7 +18,15 @@ import pytest
 import sympy
 
 from tests.conftest import run
-from tpcheck.equality import (
+from tpcheck.engines.asymptotics import (
+    _admissible,
+    asymptotic_order,
+    limit_at_infinity,
+    limit_cases,
+    restrict,
+    vanishing_set,
+)
+from tpcheck.engines.equality import (
     canonical,
     carry_out_finite,
     certify_difference,
@@ -31,10 +39,10 @@ from tpcheck.equality import (
     plain_symbols,
     render_instance,
 )
+from tpcheck.engines.heads import Expectation
+from tpcheck.engines.hypergeometric import LinearCondition, NonvanishingPolynomial, term_ratio
+from tpcheck.engines.instances import InstanceSpace
 from tpcheck.errors import ProofStructureError
-from tpcheck.heads import Expectation
-from tpcheck.hypergeometric import LinearCondition, NonvanishingPolynomial, term_ratio
-from tpcheck.instances import InstanceSpace
 from tpcheck.kernel import REGISTRY, Evidence, Judgement, Options, Verdict, bounded, rule, weakest
 from tpcheck.kernel.bounded import RunClock, cpu_limits, cpu_seconds, lowered, run_bounded
 from tpcheck.kernel.check import (
@@ -47,14 +55,6 @@ from tpcheck.kernel.check import (
 from tpcheck.kernel.proof import Context, Goal, Step, Theorem
 from tpcheck.lang.elaborate import elaborate_theorem
 from tpcheck.lang.parser import parse
-from tpcheck.limits import (
-    _admissible,
-    asymptotic_order,
-    limit_at_infinity,
-    limit_cases,
-    restrict,
-    vanishing_set,
-)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import sympy
 from flint import arb
 
-from tpcheck.enclosure import (
+from tpcheck.engines.arb_balls import (
     bivariate_gaussian_expectation_ball,
     certified_nonzero,
     decide_within,
@@ -18,18 +18,18 @@ from tpcheck.enclosure import (
     gaussian_expectation_ball,
     gaussian_smoothing,
 )
-from tpcheck.equality import (
+from tpcheck.engines.equality import (
     CONSTANT_METHOD,
     certify_difference,
     decide_constant_equal,
     decide_equal,
     decide_exact_constant_equality,
 )
+from tpcheck.engines.gaussian import bivariate_expectation, erf_kernel, relu_kernel, step_kernel
+from tpcheck.engines.heads import relu, sech
+from tpcheck.engines.instances import InstanceSpace
+from tpcheck.engines.mpmath_eval import evaluate
 from tpcheck.errors import EvaluationError
-from tpcheck.gaussian import bivariate_expectation, erf_kernel, relu_kernel, step_kernel
-from tpcheck.heads import relu, sech
-from tpcheck.instances import InstanceSpace
-from tpcheck.numeric import evaluate
 from tpcheck.trusted import with_ledger
 
 pi, E = sympy.pi, sympy.E

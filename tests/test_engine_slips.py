@@ -10,12 +10,12 @@ import pytest
 import sympy
 
 from tests.conftest import run
-from tpcheck.heads import relu
+from tpcheck.engines.heads import relu
+from tpcheck.engines.netsor import Program, ProgramError, master_theorem_limit, orthant_probability, simulate
 from tpcheck.kernel import Verdict
 from tpcheck.lang.elaborate import elaborate_theorem
 from tpcheck.lang.parser import parse
-from tpcheck.stats import Z_THRESHOLD
-from tpcheck.tp import Program, ProgramError, master_theorem_limit, orthant_probability, simulate
+from tpcheck.witness.stats import Z_THRESHOLD
 
 R = sympy.Symbol
 H = sympy.Heaviside
@@ -198,7 +198,7 @@ def test_the_simulation_mirror_runs_step_and_agrees_with_zdot():
 
 
 def test_moment_zero_of_the_spectral_laws():
-    from tpcheck.rmt import (
+    from tpcheck.engines.random_matrices import (
         gaussian_moment_of,
         goe_trace_moment,
         marchenko_pastur_moment,
@@ -312,8 +312,8 @@ qed
 
 
 def test_instances_respect_every_kind_of_law():
-    from tpcheck.instances import InstanceSpace
-    from tpcheck.laws import GaussianMatrix, InitialVectors, TwoPoint
+    from tpcheck.engines.instances import InstanceSpace
+    from tpcheck.engines.laws import GaussianMatrix, InitialVectors, TwoPoint
 
     c_sym, v, p = real("c"), real("v"), real("p")
     one, zero = sympy.Integer(1), sympy.Integer(0)

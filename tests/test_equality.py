@@ -8,9 +8,9 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpcheck.equality import decide_equal
-from tpcheck.hypergeometric import term_ratio
-from tpcheck.instances import InstanceSpace
+from tpcheck.engines.equality import decide_equal
+from tpcheck.engines.hypergeometric import term_ratio
+from tpcheck.engines.instances import InstanceSpace
 
 k = sympy.Symbol("k", integer=True, nonnegative=True)
 x, y = sympy.symbols("x y", real=True)

@@ -9,7 +9,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpcheck.gaussian import (
+from tpcheck.engines.gaussian import (
     bivariate_expectation,
     bivariate_expectation_mc,
     erf_derivative_kernel,
@@ -22,7 +22,7 @@ from tpcheck.gaussian import (
     relu_kernel,
     step_kernel,
 )
-from tpcheck.stats import Z_THRESHOLD
+from tpcheck.witness.stats import Z_THRESHOLD
 
 
 def symbolic_cov(d):
@@ -101,7 +101,7 @@ def test_fact_sheet_numbers():
 
 
 def test_mgf_closed_form_against_quadrature():
-    from tpcheck.gaussian import ACTIVATIONS, gaussian_mgf
+    from tpcheck.engines.gaussian import ACTIVATIONS, gaussian_mgf
 
     with mpmath.workdps(30):
         value = gaussian_expectation(ACTIVATIONS["exp"], 1)

@@ -82,7 +82,7 @@ def test_run_budget_reaches_the_kernel(good, monkeypatch, capsys, command):
         raise cli.TpcheckError("stop here")
 
     monkeypatch.setattr(cli, "check", fake_check)
-    monkeypatch.setattr("tpcheck.latex.build.check_text",
+    monkeypatch.setattr("tpcheck.latex_build.check_text",
                         lambda text, path, options, *rest: fake_check([path], options))
     assert main([command, "--run-budget", "30", str(good)]) == 2
     assert seen[0].run_budget == 30.0 and capsys.readouterr().err == "tpcheck: stop here\n"

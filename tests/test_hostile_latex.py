@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tpcheck import latex_build as build
 from tpcheck.errors import TpcheckError
 from tpcheck.kernel import Options
-from tpcheck.latex import build
-from tpcheck.latex.build import bibliography_names, build_latex, compile_pdf
 from tpcheck.latex.document import PREAMBLE
+from tpcheck.latex_build import bibliography_names, build_latex, compile_pdf
 
 HAVE_TEX = bool(shutil.which("pdflatex") and shutil.which("bibtex"))
 needs_tex = pytest.mark.skipif(not HAVE_TEX, reason="TeX (pdflatex and bibtex) is not installed")

@@ -13,9 +13,10 @@ from tpcheck import Options, check_text
 from tpcheck.api import MAX_FILE_BYTES
 from tpcheck.kernel import Verdict
 from tpcheck.lang.parser import MAX_DEPTH, MAX_STEPS, MAX_THEOREMS, parse, parse_expression
-from tpcheck.lang.printer import expr_text, number_text, safe, to_source
+from tpcheck.lang.printer import to_source
 from tpcheck.latex.expressions import to_latex
 from tpcheck.report import EXIT_ERROR, EXIT_OK, EXIT_REFUTED, EXIT_UNDECIDED, Report
+from tpcheck.text import expr_text, number_text, safe
 
 #: Wall seconds any of these inputs may take (a refused input takes milliseconds; the bound
 #: leaves room for a loaded machine).

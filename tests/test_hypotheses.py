@@ -13,9 +13,9 @@ import pytest
 import sympy
 
 from tests.conftest import run
-from tpcheck.instances import InstanceSpace
-from tpcheck.laws import moment_contradiction, positive_semidefinite
-from tpcheck.limits import asymptotic_order, limit_at_infinity, limit_cases
+from tpcheck.engines.asymptotics import asymptotic_order, limit_at_infinity, limit_cases
+from tpcheck.engines.instances import InstanceSpace
+from tpcheck.engines.laws import moment_contradiction, positive_semidefinite
 
 
 def theorem(header: str, claim: str, chain: str) -> str:

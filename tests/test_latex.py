@@ -12,7 +12,7 @@ from tpcheck import check
 from tpcheck.kernel import Options
 from tpcheck.lang.parser import parse_expression
 from tpcheck.latex import to_latex
-from tpcheck.latex.build import build_latex, compile_pdf
+from tpcheck.latex_build import build_latex, compile_pdf
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import mpmath
 import sympy
 
-from tpcheck.heads import Expectation
+from tpcheck.engines.asymptotics import limit_at_infinity
+from tpcheck.engines.heads import Expectation
+from tpcheck.engines.laws import Normal
+from tpcheck.engines.mpmath_eval import evaluate
 from tpcheck.kernel import Context
-from tpcheck.laws import Normal
-from tpcheck.limits import limit_at_infinity
-from tpcheck.numeric import evaluate
 from tpcheck.witness.precision import quadrature_hook
 
 n = sympy.Symbol("n", integer=True, positive=True)

@@ -7,8 +7,7 @@ import pytest
 import sympy
 
 from tests.conftest import run
-from tpcheck.kernel import Verdict
-from tpcheck.rmt import (
+from tpcheck.engines.random_matrices import (
     bidiagonal_laguerre,
     gaussian_moment_of,
     goe_trace_moment,
@@ -24,7 +23,8 @@ from tpcheck.rmt import (
     wigner_trace_moment,
     wishart_trace_moment,
 )
-from tpcheck.stats import Z_THRESHOLD
+from tpcheck.kernel import Verdict
+from tpcheck.witness.stats import Z_THRESHOLD
 
 n = sympy.Symbol("n", integer=True, positive=True)
 
@@ -139,7 +139,7 @@ def test_the_limit_value_at_n4_is_refuted_and_flagged():
 
 
 def test_wigner_and_wishart_mirrors_against_exact_values():
-    from tpcheck.rmt import wigner_moments_mc, wishart_moments_mc
+    from tpcheck.engines.random_matrices import wigner_moments_mc, wishart_moments_mc
 
     m4 = {1: 0, 2: 1, 3: 0, 4: 1}
     mean, se = wigner_moments_mc(6, 4, 20_000, 3)

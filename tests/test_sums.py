@@ -7,9 +7,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpcheck.laws import CentredExponential, Rademacher, TwoPoint, Uniform
-from tpcheck.stats import Z_THRESHOLD
-from tpcheck.sums import (
+from tpcheck.engines.iid_sums import (
     normalized_sum_moment,
     normalized_sum_moment_limit,
     normalized_sum_moment_mc,
@@ -17,6 +15,8 @@ from tpcheck.sums import (
     sum_moment_by_expansion,
     sum_moment_by_set_partitions,
 )
+from tpcheck.engines.laws import CentredExponential, Rademacher, TwoPoint, Uniform
+from tpcheck.witness.stats import Z_THRESHOLD
 
 n = sympy.Symbol("n", integer=True, positive=True)
 m3, m4 = sympy.Symbol("m3", real=True), sympy.Symbol("m4", real=True)

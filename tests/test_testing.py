@@ -11,8 +11,8 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpcheck.combinatorics import is_noncrossing
-from tpcheck.gaussian import bivariate_expectation_hermite, relu_kernel
+from tpcheck.engines.combinatorics import is_noncrossing
+from tpcheck.engines.gaussian import bivariate_expectation_hermite, relu_kernel
 from tpcheck.testing import (
     assert_close,
     assert_identity,
@@ -50,8 +50,8 @@ def test_polynomials_are_polynomials(p):
 @given(tensor_programs("relu", 3))
 @settings(max_examples=5, deadline=None)
 def test_random_relu_programs_agree_with_simulation(drawn):
-    from tpcheck.stats import Z_THRESHOLD
-    from tpcheck.tp import master_theorem_limit, simulate
+    from tpcheck.engines.netsor import master_theorem_limit, simulate
+    from tpcheck.witness.stats import Z_THRESHOLD
 
     value, _ = master_theorem_limit(drawn.program, drawn.psi, drawn.inputs)
     est, se = simulate(drawn.program, drawn.psi, drawn.inputs, n=300, samples=20, seed=0)

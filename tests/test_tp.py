@@ -8,10 +8,10 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpcheck.heads import relu
-from tpcheck.rmt import semicircle_moment
-from tpcheck.stats import Z_THRESHOLD, loglog_slope
-from tpcheck.tp import Program, ProgramError, master_theorem_limit, simulate, z_calculus
+from tpcheck.engines.heads import relu
+from tpcheck.engines.netsor import Program, ProgramError, master_theorem_limit, simulate, z_calculus
+from tpcheck.engines.random_matrices import semicircle_moment
+from tpcheck.witness.stats import Z_THRESHOLD, loglog_slope
 
 R = sympy.Symbol
 
@@ -50,7 +50,7 @@ def test_marchenko_pastur_through_a_and_its_transpose():
     for k in range(5):
         p.matmul(f"y{k}", "A", f"x{k}", transpose=True)
         p.matmul(f"x{k + 1}", "A", f"y{k}")
-    from tpcheck.rmt import marchenko_pastur_moment
+    from tpcheck.engines.random_matrices import marchenko_pastur_moment
 
     got = moments(p, 5)
     assert all(sympy.expand(got[k] - marchenko_pastur_moment(k, lam)) == 0 for k in range(1, 6))

@@ -169,7 +169,7 @@ def test_a_contradicted_step_is_disputed_everywhere(fake_rule):
 
 
 def test_a_contradicted_step_is_disputed_in_latex(fake_rule, tmp_path):
-    from tpcheck.latex.build import build_latex
+    from tpcheck.latex_build import build_latex
 
     fake_rule("unsound", Judgement(Verdict.PROVED, "always yes"))
     p = tmp_path / "x.tp"
@@ -495,7 +495,7 @@ def test_eval_names_the_integrator_it_trusts():
 def test_assumptions_on_instances_are_decided_exactly_or_not_at_all():
     import sympy
 
-    from tpcheck.instances import InstanceSpace
+    from tpcheck.engines.instances import InstanceSpace
 
     k = sympy.Symbol("k", integer=True)
     space = InstanceSpace(assumptions=((sympy.pi * k, "<=", sympy.Integer(22) * k / 7),))

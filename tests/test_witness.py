@@ -6,7 +6,7 @@ import mpmath
 
 from tests.conftest import run
 from tpcheck.kernel import Verdict
-from tpcheck.stats import DESIGN_CHECKS, FAMILYWISE_ALPHA, Z_THRESHOLD, z_threshold
+from tpcheck.witness.stats import DESIGN_CHECKS, FAMILYWISE_ALPHA, Z_THRESHOLD, z_threshold
 
 
 def test_threshold_is_the_bonferroni_normal_quantile():

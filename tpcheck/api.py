@@ -28,8 +28,8 @@ from tpcheck.kernel.proof import Theorem
 from tpcheck.lang import ast
 from tpcheck.lang.elaborate import elaborate_theorem
 from tpcheck.lang.parser import parse
-from tpcheck.lang.printer import safe
 from tpcheck.report import FileReport, Report
+from tpcheck.text import safe
 from tpcheck.version import __version__
 from tpcheck.witness import DEFAULT_WITNESSES
 

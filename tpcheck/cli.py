@@ -219,7 +219,7 @@ def _trust(args: argparse.Namespace) -> int:
 
 
 def _latex(args: argparse.Namespace) -> int:
-    from tpcheck.latex.build import build_latex, compile_pdf
+    from tpcheck.latex_build import build_latex, compile_pdf
 
     if args.pdf and args.body_only:
         raise TpcheckError("--pdf needs the whole document, not --body-only")

@@ -10,13 +10,41 @@ from tpcheck.kernel.rules import lookup
 from tpcheck.lang import ast
 from tpcheck.latex.document import claim_tex, relation_tex, within_tex
 from tpcheck.latex.expressions import to_latex
-from tpcheck.report import verdict_phrase
 
 _HTML_COLOUR = {
     Verdict.PROVED: "#1a7f37", Verdict.VERIFIED: "#1a7f37", Verdict.PARTIAL: "#9a6700",
     Verdict.CORROBORATED: "#9a6700", Verdict.UNDECIDED: "#8250df", Verdict.DISPUTED: "#cf222e",
     Verdict.REFUTED: "#cf222e",
 }
+
+
+def _bounds(lo: int | None, hi: int | None) -> str:
+    if hi is None:
+        return f">= {lo}" if lo is not None else "in Z"
+    return f"in {lo}..{hi}"
+
+
+def domain_phrase(t: TheoremResult) -> str:
+    """The claim's declared parameters: ``for all k >= 0``, ``for k in 0..6``."""
+    if not t.domain:
+        return ""
+    parts = [f"{k} {_bounds(lo, hi)}" for k, (lo, hi) in t.domain.items()]
+    universal = any(hi is None for _, hi in t.domain.values())
+    return ("for all " if universal else "for ") + ", ".join(parts)
+
+
+def verdict_phrase(t: TheoremResult) -> str:
+    """The verdict with what it speaks of: ``PROVED for all k >= 0``, ``VERIFIED on k in 0..6``,
+    ``PARTIAL: checked on k in 0..0 only (claimed for all k >= 0)``."""
+    checked = ", ".join(f"{k} in {lo}..{hi}" for k, (lo, hi) in (t.range or {}).items())
+    declared = domain_phrase(t)
+    if t.verdict is Verdict.PARTIAL:
+        return f"PARTIAL: checked on {checked} only" + (f" (claimed {declared})" if declared else "")
+    if t.verdict is Verdict.VERIFIED:
+        return f"VERIFIED on {checked}"
+    if t.verdict is Verdict.PROVED and declared:
+        return f"PROVED {declared}"
+    return t.verdict.value
 
 
 @dataclass

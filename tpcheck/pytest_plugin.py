@@ -52,7 +52,7 @@ class ProofFile(pytest.File):
         from tpcheck.api import read_proof_file
         from tpcheck.errors import SourceError, TpcheckError
         from tpcheck.lang.parser import parse
-        from tpcheck.lang.printer import safe
+        from tpcheck.text import safe
 
         try:
             text = read_proof_file(self.path)

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tpcheck.display import TheoremView, theorem_html, verdict_phrase
 from tpcheck.errors import printable
 from tpcheck.kernel import StepResult, TheoremResult, Verdict
 
@@ -18,33 +19,6 @@ _COLOURS = {
 }
 
 
-def _bounds(lo: int | None, hi: int | None) -> str:
-    if hi is None:
-        return f">= {lo}" if lo is not None else "in Z"
-    return f"in {lo}..{hi}"
-
-
-def domain_phrase(t: TheoremResult) -> str:
-    """The claim's declared parameters: ``for all k >= 0``, ``for k in 0..6``."""
-    if not t.domain:
-        return ""
-    parts = [f"{k} {_bounds(lo, hi)}" for k, (lo, hi) in t.domain.items()]
-    universal = any(hi is None for _, hi in t.domain.values())
-    return ("for all " if universal else "for ") + ", ".join(parts)
-
-
-def verdict_phrase(t: TheoremResult) -> str:
-    """The verdict with what it speaks of: ``PROVED for all k >= 0``, ``VERIFIED on k in 0..6``,
-    ``PARTIAL: checked on k in 0..0 only (claimed for all k >= 0)``."""
-    checked = ", ".join(f"{k} in {lo}..{hi}" for k, (lo, hi) in (t.range or {}).items())
-    declared = domain_phrase(t)
-    if t.verdict is Verdict.PARTIAL:
-        return f"PARTIAL: checked on {checked} only" + (f" (claimed {declared})" if declared else "")
-    if t.verdict is Verdict.VERIFIED:
-        return f"VERIFIED on {checked}"
-    if t.verdict is Verdict.PROVED and declared:
-        return f"PROVED {declared}"
-    return t.verdict.value
 _RESET = "\033[0m"
 
 
@@ -70,8 +44,6 @@ class Report:
 
     def theorem(self, name: str) -> Any:
         """The checked theorem ``name`` with its syntax (displays itself in notebooks)."""
-        from tpcheck.display import TheoremView
-
         for f in self.files:
             for t in f.theorems:
                 if t.name == name:
@@ -79,8 +51,6 @@ class Report:
         raise KeyError(name)
 
     def _repr_html_(self) -> str:
-        from tpcheck.display import theorem_html
-
         s = self.summary()
         head = ", ".join(f"{s[v.value]} {v.value}" for v in Verdict if s[v.value]) or "none"
         errors = f"; {s['errors']} errors" if s["errors"] else ""

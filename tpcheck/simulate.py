@@ -19,16 +19,16 @@ import numpy as np
 import sympy
 
 from tpcheck.api import read_proof_file
+from tpcheck.engines.asymptotics import asymptotic_order
+from tpcheck.engines.heads import Expectation
+from tpcheck.engines.laws import MatrixEnsemble
+from tpcheck.engines.mpmath_eval import evaluate
 from tpcheck.errors import SourceError, TpcheckError, printable
-from tpcheck.heads import Expectation
 from tpcheck.kernel import Goal, Judgement, Theorem, Verdict
 from tpcheck.lang.elaborate import elaborate_theorem
 from tpcheck.lang.parser import parse
-from tpcheck.laws import MatrixEnsemble
-from tpcheck.limits import asymptotic_order
-from tpcheck.numeric import evaluate
-from tpcheck.stats import loglog_slope
 from tpcheck.witness.montecarlo import MAX_SAMPLES, NotApplicable, _one_run
+from tpcheck.witness.stats import loglog_slope
 
 MAX_SIZE = 100_000  # the --plot spectrum at n = 1e5 takes about 10 s; at 2e6 it took minutes
 MAX_SIZES = 20
@@ -174,8 +174,8 @@ def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
 
 
 def _atoms(goal: Goal) -> list[Expectation]:
-    from tpcheck.expectation import expectation_form
-    from tpcheck.heads import expectations
+    from tpcheck.engines.heads import expectations
+    from tpcheck.expectations.forms import expectation_form
 
     return expectations(expectation_form(goal.lhs)) + expectations(expectation_form(goal.rhs))
 
@@ -188,7 +188,7 @@ def plot(theorem: Theorem, result: Sweep, path: str, seed: int) -> None:
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise TpcheckError("--plot needs matplotlib: pip install 'tpcheck[plot]'") from exc
-    from tpcheck.rmt import semicircle_cdf, sturm_counts, tridiagonal_hermite
+    from tpcheck.engines.random_matrices import semicircle_cdf, sturm_counts, tridiagonal_hermite
 
     matrices = [law for law in theorem.context.laws.values() if isinstance(law, MatrixEnsemble)]
     fig, axes = plt.subplots(1, 2 if matrices else 1, figsize=(11 if matrices else 5.5, 4.2))

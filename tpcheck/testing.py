@@ -9,8 +9,8 @@ Strategies (all built on hypothesis, so failures shrink to minimal examples):
 - :func:`matrix_ensembles` — (ensemble, n) pairs for GOE, GUE and Wigner with Rademacher entries;
 - :func:`activations` — names of the activations the Gaussian engine knows;
 - :func:`tensor_programs` — well-formed random programs (linear, polynomial, relu or erf
-  nonlinearities) with a test function, ready for :func:`tpcheck.tp.master_theorem_limit` and
-  :func:`tpcheck.tp.simulate`.
+  nonlinearities) with a test function, ready for :func:`tpcheck.engines.netsor.master_theorem_limit` and
+  :func:`tpcheck.engines.netsor.simulate`.
 
 Assertions:
 
@@ -36,11 +36,11 @@ from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from tpcheck.equality import canonical
-from tpcheck.gaussian import ACTIVATIONS
-from tpcheck.heads import relu
-from tpcheck.numeric import evaluate
-from tpcheck.stats import z_threshold
+from tpcheck.engines.equality import canonical
+from tpcheck.engines.gaussian import ACTIVATIONS
+from tpcheck.engines.heads import relu
+from tpcheck.engines.mpmath_eval import evaluate
+from tpcheck.witness.stats import z_threshold
 
 # ---- strategies ----------------------------------------------------------------------------
 
@@ -103,7 +103,7 @@ def matrix_ensembles(max_n: int = 8) -> st.SearchStrategy:
 
 
 def activations(smooth_only: bool = False) -> st.SearchStrategy:
-    """Names of activations of :mod:`tpcheck.gaussian` (relu, step, erf, tanh, sin, cos, ...)."""
+    """Names of activations of :mod:`tpcheck.engines.gaussian` (relu, step, erf, tanh, sin, cos, ...)."""
     names = sorted(ACTIVATIONS)
     if smooth_only:
         names = [a for a in names if not ACTIVATIONS[a].kink]
@@ -123,7 +123,7 @@ def tensor_programs(kind: str = "linear", max_steps: int = 4) -> st.SearchStrate
     """Well-formed random programs: one matrix used as A and A^T, an initial vector, steps of
     MatMul followed by a linear combination (``linear``), a square (``polynomial``), or relu /
     erf; psi is the product of the first and the last vector."""
-    from tpcheck.tp import Program
+    from tpcheck.engines.netsor import Program
 
     phis = {"linear": None, "polynomial": lambda t: t**2, "relu": relu, "erf": sympy.erf}
     if kind not in phis:

@@ -22,32 +22,32 @@ FOUNDATION = {
 
 #: Trusted where a step's ledger names it.
 CATALOGUE = {
-    "canonical-form": "canonical form over Q: sympy expand, together, cancel (tpcheck.equality)",
+    "canonical-form": "canonical form over Q: sympy expand, together, cancel (tpcheck.engines.equality)",
     "hypergeometric-induction": "induction on equal term ratios f(k+1)/f(k) and a base case "
-                                "(tpcheck.hypergeometric, tpcheck.equality)",
+                                "(tpcheck.engines.hypergeometric, tpcheck.engines.equality)",
     "finite-evaluation": "finite sums, products and counting functions carried out exactly "
                          "(sympy doit at integer bounds)",
     "algebraic-constants": "equality of real constants by exact algebra whose side conditions "
                            "are signs certified by Arb: equal arguments of one function, equal "
                            "squares or cubes, vanishing products of sign-flipped conjugates "
-                           "(tpcheck.equality)",
+                           "(tpcheck.engines.equality)",
     "transcendence": "a nonzero rational function over Q of pi alone, or of e alone, is not 0 "
                      "(Lindemann 1882, Hermite 1873)",
     "sympy-summation": "sympy's closed-form summation of a symbolic sum (Sum.doit)",
     "sympy-integrate": "sympy's definite integration (integrate)",
     "puiseux-limit": "limits at infinity read off a Puiseux expansion in powers of n "
-                     "(tpcheck.limits)",
+                     "(tpcheck.engines.asymptotics)",
     "gruntz-limit": "the Gruntz algorithm (sympy.limit), for limits with no parameter",
     "sympy-evalf-strict": "sympy's adaptive certified evaluation, N(strict=True)",
     "arb": "Arb ball arithmetic and acb integration (python-flint): certified enclosures",
-    "isserlis": "Isserlis/Wick moments of jointly Gaussian variables (tpcheck.gaussian)",
+    "isserlis": "Isserlis/Wick moments of jointly Gaussian variables (tpcheck.engines.gaussian)",
     "gaussian-closed-forms": "closed forms of Gaussian expectations: moments, mgf, arc-cosine "
-                             "and erf kernels (tpcheck.gaussian, tpcheck.expectation)",
-    "iid-sums": "exact moments of sums of iid variables by set partitions (tpcheck.sums)",
-    "pairings": "pairings, non-crossing pairings and partitions, genus (tpcheck.combinatorics)",
+                             "and erf kernels (tpcheck.engines.gaussian, tpcheck.expectations.forms)",
+    "iid-sums": "exact moments of sums of iid variables by set partitions (tpcheck.engines.iid_sums)",
+    "pairings": "pairings, non-crossing pairings and partitions, genus (tpcheck.engines.combinatorics)",
     "random-matrix-moments": "exact finite-n moments of GUE, GOE, Wigner and Wishart matrices "
-                             "(tpcheck.rmt)",
-    "z-calculus": "the Z-calculus and Master Theorem limits of tensor programs (tpcheck.tp)",
+                             "(tpcheck.engines.random_matrices)",
+    "z-calculus": "the Z-calculus and Master Theorem limits of tensor programs (tpcheck.engines.netsor)",
     "mpmath-quadrature": "mpmath at high precision (floating point: CORROBORATED only)",
 }
 

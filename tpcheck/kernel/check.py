@@ -29,7 +29,7 @@ from tpcheck.kernel.verdict import (
     Verdict,
     weakest,
 )
-from tpcheck.lang.printer import expr_text, safe
+from tpcheck.text import expr_text, safe
 from tpcheck.trusted import with_ledger
 
 #: CPU seconds of one rule verifier and of one witness: generous, since a budget guards

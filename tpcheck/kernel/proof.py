@@ -10,7 +10,7 @@ from typing import Any
 
 import sympy
 
-from tpcheck.instances import InstanceSpace
+from tpcheck.engines.instances import InstanceSpace
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Context:
 
     symbols: dict[str, sympy.Symbol]
     parameters: list[Parameter]
-    laws: dict[sympy.Symbol, Any]  # random symbol -> law (tpcheck.laws)
+    laws: dict[sympy.Symbol, Any]  # random symbol -> law (tpcheck.engines.laws)
     assumptions: list[tuple[sympy.Expr, str, sympy.Expr]]
     settings: dict[str, Any] = field(default_factory=dict)
 

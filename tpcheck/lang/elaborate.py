@@ -32,10 +32,9 @@ from typing import Any
 
 import sympy
 
-from tpcheck import laws as laws_module
-from tpcheck.errors import ElaborationError, Position
-from tpcheck.gaussian import erf_kernel, relu_kernel, step_kernel
-from tpcheck.heads import (
+from tpcheck.engines import laws as laws_module
+from tpcheck.engines.gaussian import erf_kernel, relu_kernel, step_kernel
+from tpcheck.engines.heads import (
     Avg,
     Expectation,
     GenusSum,
@@ -51,11 +50,12 @@ from tpcheck.heads import (
     relu,
     sech,
 )
+from tpcheck.errors import ElaborationError, Position
 from tpcheck.kernel.proof import Context, Goal, Parameter, Step, Theorem
 from tpcheck.kernel.rules import REGISTRY
 from tpcheck.lang import ast
 from tpcheck.lang.parser import MAX_DEPTH, MAX_EXPRESSION_SIZE, chain_group, fold_chain
-from tpcheck.lang.printer import expr_text as _t
+from tpcheck.text import expr_text as _t
 
 #: Bits of the largest exact number an expression may produce (about 60 000 digits): exact
 #: arithmetic on such numbers takes milliseconds, and 10^10^10 is refused at once.
@@ -1099,7 +1099,7 @@ def _require_moments(el: Elaborator, name: str,
     anything from them (E[X^2] = -1 gave P[|X| >= 1] <= -1).
 
     E[X^0] is 1; a declared law's own moments may not be contradicted; the moment matrices
-    (E[X^(i+j)]) must be positive semidefinite (:func:`tpcheck.laws.moment_contradiction`,
+    (E[X^(i+j)]) must be positive semidefinite (:func:`tpcheck.engines.laws.moment_contradiction`,
     which also covers E[X^2] >= E[X]^2 and negative even moments given as numbers); and, once
     the assumptions are read, every even moment must be shown >= 0 from the symbols' domains
     and the assumptions (``implied``: moments fixed by the law's definition, like a Wigner

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import sympy
 
-from tpcheck.heads import narayana
+from tpcheck.engines.heads import narayana
 from tpcheck.kernel import Context, Goal, Judgement, rule
 from tpcheck.rules.common import judge_equal
 

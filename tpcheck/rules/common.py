@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sympy
 
-from tpcheck.equality import Decision, decide_equal
-from tpcheck.instances import InstanceSpace
+from tpcheck.engines.equality import Decision, decide_equal
+from tpcheck.engines.instances import InstanceSpace
 from tpcheck.kernel import Evidence, Judgement, Verdict
 
 
@@ -27,8 +27,8 @@ def judge_equal(
 def evaluate_expectations(side: sympy.Expr, ctx, value) -> sympy.Expr:  # noqa: ANN001
     """``side`` in linear normal form, with every E[.] that ``value(atom, ctx)`` can value
     (a result other than None) replaced by that value."""
-    from tpcheck.expectation import linear_normal_form
-    from tpcheck.heads import Expectation
+    from tpcheck.engines.heads import Expectation
+    from tpcheck.expectations.forms import linear_normal_form
 
     nf = linear_normal_form(side, ctx.random_symbols)
     table = {}
@@ -139,8 +139,8 @@ def refute_by_exact_expectations(lhs: sympy.Expr, rhs: sympy.Expr, ctx  # noqa: 
                                   ) -> Judgement | str | None:
     """REFUTED when the sides differ once every expectation is evaluated exactly; "equal" when
     they are then equal; None when that does not decide."""
-    from tpcheck.equality import decide_equal
-    from tpcheck.heads import Expectation
+    from tpcheck.engines.equality import decide_equal
+    from tpcheck.engines.heads import Expectation
     from tpcheck.rules.induction import exact_expectations
     from tpcheck.rules.sums import _Missing, unfold_variance
 

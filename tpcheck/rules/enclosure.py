@@ -5,12 +5,12 @@ from __future__ import annotations
 import sympy
 from flint import arb
 
-from tpcheck.enclosure import decide_within, gaussian_expectation_ball
-from tpcheck.equality import decide_exact_constant_equality
-from tpcheck.heads import Expectation
+from tpcheck.engines.arb_balls import decide_within, gaussian_expectation_ball
+from tpcheck.engines.equality import decide_exact_constant_equality
+from tpcheck.engines.heads import Expectation
+from tpcheck.engines.laws import Normal
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.kernel.proof import tolerance_text
-from tpcheck.laws import Normal
 
 
 def _gaussian_atom(atom: Expectation, ctx: Context) -> tuple[sympy.Expr, sympy.Symbol,

@@ -6,8 +6,8 @@ import itertools
 
 import sympy
 
-from tpcheck.equality import decide_equal, render_instance
-from tpcheck.heads import Expectation, narayana
+from tpcheck.engines.equality import decide_equal, render_instance
+from tpcheck.engines.heads import Expectation, narayana
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.rules.common import range_args
 from tpcheck.trusted import rests_on

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sympy
 
-from tpcheck.expectation import linear_normal_form, split_random
-from tpcheck.heads import Expectation
+from tpcheck.engines.heads import Expectation
+from tpcheck.engines.laws import Normal
+from tpcheck.expectations.forms import linear_normal_form, split_random
 from tpcheck.kernel import Context, Goal, Judgement, rule
-from tpcheck.laws import Normal
 from tpcheck.rules.common import evaluate_expectations, judge_equal, or_refute
 from tpcheck.trusted import rests_on
 

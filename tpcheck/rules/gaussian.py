@@ -6,11 +6,16 @@ import itertools
 
 import sympy
 
-from tpcheck.expectation import linear_normal_form, monomial_exponents, polynomially_bounded, random_atoms
-from tpcheck.gaussian import isserlis_moment
-from tpcheck.heads import Expectation
+from tpcheck.engines.gaussian import isserlis_moment
+from tpcheck.engines.heads import Expectation
+from tpcheck.engines.laws import GaussianComponent, Normal, joint_gaussian
+from tpcheck.expectations.forms import (
+    linear_normal_form,
+    monomial_exponents,
+    polynomially_bounded,
+    random_atoms,
+)
 from tpcheck.kernel import Context, Goal, Judgement, rule
-from tpcheck.laws import GaussianComponent, Normal, joint_gaussian
 from tpcheck.rules.common import evaluate_expectations, judge_equal, or_refute
 
 MAX_STEIN_CHOICES = 256

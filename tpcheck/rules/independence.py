@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sympy
 
-from tpcheck.expectation import independence_class, random_atoms
-from tpcheck.heads import Expectation
+from tpcheck.engines.heads import Expectation
+from tpcheck.engines.laws import IIDFamily
+from tpcheck.expectations.forms import independence_class, random_atoms
 from tpcheck.kernel import Context, Goal, Judgement, rule
-from tpcheck.laws import IIDFamily
 from tpcheck.rules.common import evaluate_expectations, judge_equal, or_refute
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sympy
 
-from tpcheck.equality import decide_equal
-from tpcheck.expectation import linear_normal_form
-from tpcheck.heads import Expectation
+from tpcheck.engines.equality import decide_equal
+from tpcheck.engines.heads import Expectation
+from tpcheck.engines.laws import GaussianComponent, Normal
+from tpcheck.expectations.forms import linear_normal_form
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
-from tpcheck.laws import GaussianComponent, Normal
 from tpcheck.rules.common import evaluate_expectations, or_refute
 from tpcheck.rules.expectation import gaussian_moment_value
 from tpcheck.rules.gaussian import stein_rewrite, wick_value

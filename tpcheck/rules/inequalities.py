@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sympy
 
-from tpcheck.equality import decide_equal
-from tpcheck.expectation import linear_normal_form
-from tpcheck.heads import Expectation, Probability, Variance
+from tpcheck.engines.equality import decide_equal
+from tpcheck.engines.heads import Expectation, Probability, Variance
+from tpcheck.expectations.forms import linear_normal_form
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.rules.sums import _expand_sums, _Missing
 

@@ -6,10 +6,10 @@ import random
 
 import sympy
 
-from tpcheck.equality import decide_equal, exact_value, plain_symbols, render_instance
-from tpcheck.instances import InstanceSpace
+from tpcheck.engines.asymptotics import INFINITIES, LimitCase, limit_cases, restrict
+from tpcheck.engines.equality import decide_equal, exact_value, plain_symbols, render_instance
+from tpcheck.engines.instances import InstanceSpace
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
-from tpcheck.limits import INFINITIES, LimitCase, limit_cases, restrict
 from tpcheck.trusted import rests_on
 
 GRUNTZ = "Gruntz algorithm (sympy.limit)"
@@ -21,7 +21,7 @@ def limit(goal: Goal, args: tuple, ctx: Context) -> Judgement:
 
     Substituting n = t^(-q) turns lhs into P(t)/Q(t); the limit t -> 0+ is read off the
     lowest-order coefficients (a Puiseux expansion at infinity), and exp, log, powers and
-    continuous functions of such parts by continuity (:mod:`tpcheck.limits`). Where a leading
+    continuous functions of such parts by continuity (:mod:`tpcheck.engines.asymptotics`). Where a leading
     coefficient may vanish, the limit is taken in every case: the coefficient nonzero, and
     each parameter value (solved exactly over the declared domains and assumptions) where it
     vanishes. PROVED if every case gives rhs; REFUTED at an admissible parameter value where

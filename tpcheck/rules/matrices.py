@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import sympy
 
-from tpcheck.equality import decide_equal
-from tpcheck.expectation import linear_normal_form
-from tpcheck.heads import Expectation, GenusSum, TracePower, ncpairings
-from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
-from tpcheck.laws import MatrixEnsemble
-from tpcheck.rmt import (
+from tpcheck.engines.equality import decide_equal
+from tpcheck.engines.heads import Expectation, GenusSum, TracePower, ncpairings
+from tpcheck.engines.laws import MatrixEnsemble
+from tpcheck.engines.random_matrices import (
     goe_trace_moment,
     gue_trace_moment,
     wigner_trace_moment,
     wishart_trace_moment,
 )
+from tpcheck.expectations.forms import linear_normal_form
+from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.rules.common import does_its_own_work, judge_equal
 from tpcheck.trusted import rests_on
 
@@ -153,7 +153,7 @@ def trace_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     limit of the exact finite-n value (VERIFIED on the range).
     Reference: Anderson, Guionnet & Zeitouni (2010), §2.1; theory facts §3.1, §3.4.
     """
-    from tpcheck.limits import limit_at_infinity
+    from tpcheck.engines.asymptotics import limit_at_infinity
 
     free = goal.lhs.free_symbols | goal.rhs.free_symbols
     ranged = [p for p in ctx.parameters if p.hi is not None and p.symbol in free]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import mpmath
 
+from tpcheck.engines.mpmath_eval import evaluate
 from tpcheck.errors import EvaluationError
-from tpcheck.expectation import expectation_form
+from tpcheck.expectations.forms import expectation_form
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.kernel.proof import tolerance_text
-from tpcheck.numeric import evaluate
 from tpcheck.trusted import rests_on
 from tpcheck.witness.hooks import head_hooks
 from tpcheck.witness.instances import witness_instances

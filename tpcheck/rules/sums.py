@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import sympy
 
-from tpcheck.expectation import linear_normal_form
-from tpcheck.heads import Expectation, MomentSum, Variance, pairings
+from tpcheck.engines.heads import Expectation, MomentSum, Variance, pairings
+from tpcheck.engines.iid_sums import sum_moment
+from tpcheck.engines.laws import IIDFamily
+from tpcheck.expectations.forms import linear_normal_form
 from tpcheck.kernel import Context, Goal, Judgement, Verdict, rule
-from tpcheck.laws import IIDFamily
 from tpcheck.rules.common import does_its_own_work, judge_equal, or_refute
 from tpcheck.rules.independence import member_moment
-from tpcheck.sums import sum_moment
 
 
 class _Missing(Exception):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import mpmath
 import sympy
 
-from tpcheck.enclosure import decide_within
-from tpcheck.equality import decide_equal
-from tpcheck.expectation import polynomially_bounded
-from tpcheck.heads import Avg
+from tpcheck.engines.arb_balls import decide_within
+from tpcheck.engines.equality import decide_equal
+from tpcheck.engines.heads import Avg
+from tpcheck.engines.netsor import ProgramCompiler, ProgramError, master_theorem_limit
+from tpcheck.expectations.forms import polynomially_bounded
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.kernel.proof import tolerance_text
-from tpcheck.tp import ProgramCompiler, ProgramError, master_theorem_limit
 from tpcheck.trusted import rests_on
 from tpcheck.witness.precision import DEFAULT_DIGITS, working_digits
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import mpmath
 
-from tpcheck.combinatorics import gamma_pi_cycles, noncrossing_pairings_by_filter, perfect_matchings
+from tpcheck.engines.combinatorics import gamma_pi_cycles, noncrossing_pairings_by_filter, perfect_matchings
+from tpcheck.engines.heads import GenusSum, MomentSum, ncpairings
+from tpcheck.engines.iid_sums import moment_sum_by_set_partitions
+from tpcheck.engines.laws import IIDFamily
+from tpcheck.engines.mpmath_eval import HeadHook, evaluate
 from tpcheck.errors import EvaluationError
-from tpcheck.heads import GenusSum, MomentSum, ncpairings
-from tpcheck.laws import IIDFamily
-from tpcheck.numeric import HeadHook, evaluate
-from tpcheck.sums import moment_sum_by_set_partitions
 
 MAX_PARTITION_POINTS = 12
 

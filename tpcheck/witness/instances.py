@@ -6,7 +6,7 @@ import random
 
 import sympy
 
-from tpcheck.equality import plain_symbols
+from tpcheck.engines.equality import plain_symbols
 from tpcheck.kernel import Context, Goal, Judgement, Verdict
 
 
@@ -34,7 +34,7 @@ def deterministic_symbols(goal: Goal, ctx: Context) -> list[sympy.Symbol]:
 def laws_admissible(ctx: Context, inst: dict[sympy.Symbol, sympy.Expr]) -> bool:
     """Whether every law of the theorem is a law at this instance (variances >= 0,
     covariance matrices positive semidefinite, probabilities in [0, 1], ...), decided in exact
-    arithmetic (:meth:`tpcheck.instances.InstanceSpace.laws_hold`)."""
+    arithmetic (:meth:`tpcheck.engines.instances.InstanceSpace.laws_hold`)."""
     return ctx.space.laws_hold(inst)
 
 

@@ -4,7 +4,7 @@ Every ``E[f]`` in the step is estimated by the sample mean of f over ``samples``
 draws (one shared draw for all expectations of the step). The difference D = lhs - rhs, a
 function of the expectations, gets its standard error by the delta method from the sample
 covariance of the integrands; z = D / se is compared with the family-wise threshold of
-:mod:`tpcheck.stats`. Each ``crosscheck montecarlo`` line of a theorem is one run (its own
+:mod:`tpcheck.witness.stats`. Each ``crosscheck montecarlo`` line of a theorem is one run (its own
 sample size, seed, fixed parameters and concrete laws for iid families declared by moments).
 """
 
@@ -16,17 +16,17 @@ import mpmath
 import numpy as np
 import sympy
 
-from tpcheck.equality import numbers_differ
+from tpcheck.engines.equality import numbers_differ
+from tpcheck.engines.heads import Expectation, TracePower, expectations
+from tpcheck.engines.laws import GaussianComponent, IIDFamily, Law, MatrixEnsemble
+from tpcheck.engines.mpmath_eval import evaluate
+from tpcheck.engines.random_matrices import tridiagonal_hermite, tridiagonal_trace_powers
 from tpcheck.errors import EvaluationError
-from tpcheck.expectation import expectation_form
-from tpcheck.heads import Expectation, TracePower, expectations
+from tpcheck.expectations.forms import expectation_form
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
-from tpcheck.laws import GaussianComponent, IIDFamily, Law, MatrixEnsemble
-from tpcheck.numeric import evaluate
-from tpcheck.rmt import tridiagonal_hermite, tridiagonal_trace_powers
-from tpcheck.stats import Z_THRESHOLD, mean_and_covariance
 from tpcheck.witness.hooks import head_hooks
 from tpcheck.witness.instances import witness_instances
+from tpcheck.witness.stats import Z_THRESHOLD, mean_and_covariance
 
 DEFAULT_SAMPLES = 20_000
 MAX_SAMPLES = 5_000_000
@@ -304,7 +304,7 @@ def _average_limit_runs(goal: Goal, ctx: Context, judgement: Judgement, settings
     ``crosscheck montecarlo ... at n = N`` fixes and set the estimate beside the claimed
     limit. A finite width carries a bias of its own, so a large z is reported as
     inconclusive, never as agreement; only a small z counts as agreement."""
-    from tpcheck.tp import ProgramCompiler, ProgramError, simulate
+    from tpcheck.engines.netsor import ProgramCompiler, ProgramError, simulate
 
     n = goal.limit_var
     atoms = ProgramCompiler.averages(goal.lhs)

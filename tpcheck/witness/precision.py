@@ -12,14 +12,14 @@ from typing import Any
 import mpmath
 import sympy
 
+from tpcheck.engines.heads import Expectation
+from tpcheck.engines.laws import GaussianComponent, IIDFamily, MatrixEnsemble, Normal, joint_gaussian
+from tpcheck.engines.mpmath_eval import evaluate, quad
 from tpcheck.errors import EvaluationError
-from tpcheck.expectation import expectation_form
-from tpcheck.heads import Expectation
+from tpcheck.expectations.forms import expectation_form
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
 from tpcheck.kernel.proof import tolerance_text
 from tpcheck.kernel.verdict import FLOAT_DIGITS_FLOOR
-from tpcheck.laws import GaussianComponent, IIDFamily, MatrixEnsemble, Normal, joint_gaussian
-from tpcheck.numeric import evaluate, quad
 from tpcheck.witness.hooks import head_hooks
 from tpcheck.witness.instances import witness_instances
 

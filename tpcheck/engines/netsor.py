@@ -37,8 +37,7 @@ import mpmath
 import numpy as np
 import sympy
 
-from tpcheck.errors import TpcheckError
-from tpcheck.gaussian import (
+from tpcheck.engines.gaussian import (
     ACTIVATIONS,
     Activation,
     bivariate_expectation,
@@ -48,9 +47,10 @@ from tpcheck.gaussian import (
     relu_kernel,
     step_kernel,
 )
-from tpcheck.heads import Avg, MatPowVec, MatVec, outermost, relu
-from tpcheck.laws import GaussianMatrix, InitialVectors
-from tpcheck.numeric import evaluate
+from tpcheck.engines.heads import Avg, MatPowVec, MatVec, outermost, relu
+from tpcheck.engines.laws import GaussianMatrix, InitialVectors
+from tpcheck.engines.mpmath_eval import evaluate
+from tpcheck.errors import TpcheckError
 
 
 class ProgramError(TpcheckError):
@@ -397,7 +397,7 @@ class ZLaw:
         with mpmath.workdps(self.dps + 10):
             const = evaluate(parts["const"], {}, "mpmath")
             if len(forms) == 1:
-                from tpcheck.gaussian import gaussian_expectation
+                from tpcheck.engines.gaussian import gaussian_expectation
 
                 q = evaluate(self._var(forms[0], forms[0], symbols), {}, "mpmath")
                 value = gaussian_expectation(acts[0], q, self.dps)
@@ -406,7 +406,7 @@ class ZLaw:
                 q2 = evaluate(self._var(forms[1], forms[1], symbols), {}, "mpmath")
                 c = evaluate(self._var(forms[0], forms[1], symbols), {}, "mpmath")
                 if c == 0:  # independent directions: the expectation factorises
-                    from tpcheck.gaussian import gaussian_expectation
+                    from tpcheck.engines.gaussian import gaussian_expectation
 
                     value = (gaussian_expectation(acts[0], q1, self.dps)
                              * gaussian_expectation(acts[1], q2, self.dps))

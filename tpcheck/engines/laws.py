@@ -18,7 +18,7 @@ import sympy
 
 
 def _quad(f: Callable[[Any], Any], interval: list) -> Any:
-    from tpcheck.numeric import quad
+    from tpcheck.engines.mpmath_eval import quad
 
     return quad(f, interval)
 
@@ -294,7 +294,7 @@ def joint_gaussian(
 
 @dataclass(frozen=True)
 class MatrixEnsemble:
-    """A random n x n matrix: ``GOE``, ``GUE`` (normalisations in :mod:`tpcheck.rmt`),
+    """A random n x n matrix: ``GOE``, ``GUE`` (normalisations in :mod:`tpcheck.engines.random_matrices`),
     ``Wigner`` (real symmetric, zero diagonal, iid off-diagonal entries with the declared
     moments, E X_ij = 0, E X_ij^2 = 1, or a concrete entry law) or ``Wishart``
     (S = X X^T / N for X n x N with iid entries: Gaussian, or with the declared moments)."""

@@ -134,7 +134,7 @@ class GenusSum(sympy.Function):
     def doit(self, **hints) -> sympy.Expr:  # noqa: ANN003
         n, k = (a.doit(**hints) for a in self.args)
         if k.is_Integer and k >= 0:
-            from tpcheck.rmt import gue_trace_moment
+            from tpcheck.engines.random_matrices import gue_trace_moment
 
             return sympy.expand(gue_trace_moment(2 * int(k), n) / n ** (k + 1))
         return GenusSum(n, k)

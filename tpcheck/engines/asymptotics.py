@@ -24,8 +24,8 @@ from math import lcm
 import sympy
 from sympy.polys.polyerrors import BasePolynomialError
 
-from tpcheck.heads import Expectation
-from tpcheck.instances import InstanceSpace
+from tpcheck.engines.heads import Expectation
+from tpcheck.engines.instances import InstanceSpace
 from tpcheck.trusted import rests_on
 
 MAX_CASE_DEPTH = 4  # nested vanishing coefficients followed

@@ -20,13 +20,13 @@ from collections.abc import Callable
 import numpy as np
 import sympy
 
-from tpcheck.combinatorics import (
+from tpcheck.engines.combinatorics import (
     double_factorial,
     integer_partitions,
     set_partitions,
     set_partitions_of_type,
 )
-from tpcheck.laws import Law
+from tpcheck.engines.laws import Law
 from tpcheck.trusted import rests_on
 
 MomentFn = Callable[[int], sympy.Expr]

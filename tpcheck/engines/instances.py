@@ -19,7 +19,7 @@ from typing import Any
 
 import sympy
 
-from tpcheck import laws as laws_module
+from tpcheck.engines import laws as laws_module
 
 Relation = tuple[sympy.Expr, str, sympy.Expr]
 # What a law needs of its parameters: ("psd", rows): a symmetric positive semidefinite matrix;
@@ -40,7 +40,7 @@ _SIGN_OPS = {
 def _certified_sign(d: sympy.Expr) -> int | None:
     """The sign of a real constant: 0 when it reduces to 0 exactly, +-1 when an Arb ball of it
     excludes 0; None otherwise (never a floating-point guess)."""
-    from tpcheck.enclosure import enclose_adaptive
+    from tpcheck.engines.arb_balls import enclose_adaptive
 
     d = sympy.cancel(sympy.together(sympy.expand(d)))
     if d == 0:
@@ -66,7 +66,7 @@ _OPS = {
 class InstanceSpace:
     bounds: dict[sympy.Symbol, tuple[int | None, int | None]] = field(default_factory=dict)
     assumptions: tuple[Relation, ...] = ()
-    laws: tuple[Any, ...] = ()  # the theorem's laws (tpcheck.laws), repeats allowed
+    laws: tuple[Any, ...] = ()  # the theorem's laws (tpcheck.engines.laws), repeats allowed
 
     def integer_range(self, s: sympy.Symbol) -> tuple[int | None, int | None]:
         """Integer bounds of ``s``: declared ones, else what its domain implies."""

@@ -29,7 +29,7 @@ import numpy as np
 import sympy
 from sympy.polys.constructor import construct_domain
 
-from tpcheck.combinatorics import partial_matchings, perfect_matchings
+from tpcheck.engines.combinatorics import partial_matchings, perfect_matchings
 from tpcheck.trusted import rests_on
 
 # ---- exact moments -----------------------------------------------------------------------

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import sympy
 from flint import acb, arb, ctx, fmpq, fmpz
 
+from tpcheck.engines.heads import relu
 from tpcheck.errors import EvaluationError
-from tpcheck.heads import relu
 from tpcheck.trusted import rests_on
 
 DEFAULT_BITS = 128
@@ -280,7 +280,7 @@ def enclose(expr: sympy.Expr, prec_bits: int = DEFAULT_BITS) -> arb | None:
     bases; exp, log, sin, cos, tan, cot, sec, csc, sinh, cosh, tanh, sech, asin, acos, atan,
     asinh, acosh, atanh, erf, erfc, gamma, Abs, Max, Min, sign, Heaviside and relu away from 0,
     and factorial/binomial at non-negative integers. The kernel closed forms (``relu_dual``,
-    ``step_dual``, ``erf_dual``, built by :mod:`tpcheck.gaussian`) are expressions in these.
+    ``step_dual``, ``erf_dual``, built by :mod:`tpcheck.engines.gaussian`) are expressions in these.
 
     Returns None for a free symbol, an unsupported head, a complex value (log or a fractional
     power of a negative number, asin/acos outside [-1, 1]) and a ball touching a singularity or

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy
 
-from tpcheck.heads import Expectation
+from tpcheck.engines.heads import Expectation
 
 
 def split_random(term: sympy.Expr, randoms: set[sympy.Symbol]) -> tuple[sympy.Expr, sympy.Expr]:
@@ -41,7 +41,7 @@ def linear_normal_form(expr: sympy.Expr, randoms: set[sympy.Symbol]) -> sympy.Ex
 
 def expectation_form(expr: sympy.Expr) -> sympy.Expr:
     """Var[Y] -> E[Y^2] - E[Y]^2 and P[event] -> E[1{event}] everywhere (for the witnesses)."""
-    from tpcheck.heads import Probability, Variance
+    from tpcheck.engines.heads import Probability, Variance
 
     expr = expr.replace(lambda e: isinstance(e, Variance),
                         lambda e: Expectation(e.args[0] ** 2) - Expectation(e.args[0]) ** 2)
@@ -64,7 +64,7 @@ def monomial_exponents(r: sympy.Expr, variables: list[sympy.Basic]) -> list[int]
 def random_atoms(expr: sympy.Expr, laws: dict) -> list[sympy.Basic]:
     """The random variables occurring in ``expr``: declared random symbols and members X[i]
     of iid families, in a deterministic order."""
-    from tpcheck.laws import IIDFamily
+    from tpcheck.engines.laws import IIDFamily
 
     out: set[sympy.Basic] = set()
     for s in expr.free_symbols:
@@ -79,7 +79,7 @@ def random_atoms(expr: sympy.Expr, laws: dict) -> list[sympy.Basic]:
 def independence_class(v: sympy.Basic, laws: dict) -> tuple | None:
     """A key such that random variables with different keys are independent; None if the
     variable's class cannot be determined (a family member with a symbolic index)."""
-    from tpcheck.laws import GaussianComponent
+    from tpcheck.engines.laws import GaussianComponent
 
     if isinstance(v, sympy.Indexed):
         (i,) = v.indices
@@ -98,7 +98,7 @@ def polynomially_bounded(expr: sympy.Expr, randoms: set[sympy.Basic]) -> bool:
     """Whether ``expr`` is built from the random variables by +, *, non-negative integer
     powers, |.|, relu and functions bounded by polynomials (sin, cos, tanh, erf, step,
     arctan), and exp of an affine function (all integrable against Gaussian tails)."""
-    from tpcheck.heads import relu
+    from tpcheck.engines.heads import relu
 
     if not (expr.free_symbols & randoms or expr.atoms(sympy.Indexed) & randoms):
         return True

@@ -31,8 +31,8 @@ from itertools import combinations
 
 import sympy
 
-from tpcheck.enclosure import DEFAULT_BITS, enclose, enclose_adaptive
-from tpcheck.heads import (
+from tpcheck.engines.arb_balls import DEFAULT_BITS, enclose, enclose_adaptive
+from tpcheck.engines.heads import (
     Expectation,
     GenusSum,
     MomentSum,
@@ -42,8 +42,8 @@ from tpcheck.heads import (
     ncpairings,
     pairings,
 )
-from tpcheck.hypergeometric import TermRatio, term_ratio
-from tpcheck.instances import InstanceSpace
+from tpcheck.engines.hypergeometric import TermRatio, term_ratio
+from tpcheck.engines.instances import InstanceSpace
 from tpcheck.trusted import rests_on
 
 MAX_INDUCTION_DEPTH = 4
@@ -138,7 +138,7 @@ def certify_difference(a: sympy.Expr, b: sympy.Expr) -> tuple[bool | None, str]:
     rational function over Q of pi alone or of e alone (True, by transcendence); an Arb
     enclosure of a - b that excludes 0, the precision doubled from 128 to 1024 bits (True;
     F. Johansson, "Arb", IEEE Trans. Computers 2017). Only when a - b is outside the Arb engine
-    (:func:`tpcheck.enclosure.enclose` gives None) is sympy's ``N(strict=True)`` at 40 digits
+    (:func:`tpcheck.engines.arb_balls.enclose` gives None) is sympy's ``N(strict=True)`` at 40 digits
     consulted (True when |a - b| > 1e-30).
     """
     d = canonical(a - b)

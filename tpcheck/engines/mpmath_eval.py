@@ -15,15 +15,15 @@ import mpmath
 import numpy as np
 import sympy
 
+from tpcheck.engines.heads import Expectation, narayana, pairings, relu
 from tpcheck.errors import EvaluationError
-from tpcheck.heads import Expectation, narayana, pairings, relu
 
 MAX_SUM_TERMS = 20_000
 
 
 def _count_pairings(m: Any) -> int:
     """Perfect matchings of m points by enumeration (the witness's own path; m <= 12)."""
-    from tpcheck.combinatorics import perfect_matchings
+    from tpcheck.engines.combinatorics import perfect_matchings
 
     if int(m) != m or m < 0 or m > 12:
         raise EvaluationError("pairings are counted by enumeration only for m <= 12")

@@ -27,7 +27,7 @@ from itertools import product
 import numpy as np
 import sympy
 
-from tpcheck.combinatorics import (
+from tpcheck.engines.combinatorics import (
     catalan_number,
     double_factorial,
     gamma_pi_cycles,
