@@ -139,7 +139,6 @@ def test_the_scan_sees_the_package():
     assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
 
 
-@pytest.mark.xfail(strict=True, reason="numeric and master_theorem rules use witness code")
 def test_imports_go_one_way():
     wrong = []
     for m in MODULES:
@@ -150,7 +149,6 @@ def test_imports_go_one_way():
     assert wrong == []
 
 
-@pytest.mark.xfail(strict=True, reason="induction, inequalities and sums still share rule-module helpers")
 def test_no_rule_module_imports_another():
     wrong = []
     for m in MODULES:
@@ -171,7 +169,6 @@ def test_no_module_imports_a_private_name():
     assert wrong == []
 
 
-@pytest.mark.xfail(strict=True, reason="rules.common <-> rules.induction/sums; unfinished")
 def test_no_import_cycle_between_modules():
     assert cycles(edges()) == []
 

@@ -7,10 +7,10 @@ import sympy
 
 from tpcheck.engines.asymptotics import limit_at_infinity
 from tpcheck.engines.heads import Expectation
+from tpcheck.engines.law_quadrature import quadrature_hook
 from tpcheck.engines.laws import Normal
 from tpcheck.engines.mpmath_eval import evaluate
 from tpcheck.kernel import Context
-from tpcheck.witness.precision import quadrature_hook
 
 n = sympy.Symbol("n", integer=True, positive=True)
 m4 = sympy.Symbol("m4", real=True)

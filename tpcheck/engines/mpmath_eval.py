@@ -278,3 +278,19 @@ def _eval_integral(e: sympy.Integral, env: dict, b: _Backend, hook) -> Any:  # n
         return _eval(e.function, inner, b, hook)
 
     return quad(integrand, [a, c])
+
+
+#: Digits a numeric check works to unless the file asks for others.
+DEFAULT_DIGITS = 30
+#: Extra digits carried beyond those claimed.
+GUARD_DIGITS = 15
+
+
+def digits_seen(a: object, b: object, cap: int) -> int:
+    """Significant digits on which two floating values agree: floor(-log10 |a - b| / max(1,
+    |a|, |b|)), capped at ``cap`` (the digits asked for: the guard digits are not claimed)."""
+    scale = max(mpmath.mpf(1), abs(a), abs(b))
+    err = abs(a - b) / scale
+    if err == 0:
+        return cap
+    return max(0, min(cap, int(mpmath.floor(-mpmath.log10(err)))))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sympy
 
+from tpcheck.engines.equality import plain_symbols
 from tpcheck.engines.heads import Expectation
 
 
@@ -121,3 +122,17 @@ def polynomially_bounded(expr: sympy.Expr, randoms: set[sympy.Basic]) -> bool:
         except sympy.PolynomialError:
             return False
     return False
+
+
+def free_deterministic_symbols(lhs: sympy.Expr, rhs: sympy.Expr, laws: dict,
+                               limit_var: sympy.Symbol | None = None) -> list[sympy.Symbol]:
+    """The deterministic symbols a step's value depends on (those of the sides and of the
+    laws of the random symbols in them; not the limit variable), sorted by name."""
+    free = set(plain_symbols(lhs, rhs)) | ((lhs.free_symbols | rhs.free_symbols) & set(laws))
+    for law in {id(laws[s]): laws[s] for s in free if s in laws}.values():
+        for p in law.parameters:
+            free |= set(plain_symbols(p))
+    free -= set(laws)
+    if limit_var is not None:
+        free.discard(limit_var)
+    return sorted(free, key=lambda s: s.name)

@@ -11,6 +11,7 @@ from typing import Any
 import sympy
 
 from tpcheck.engines.instances import InstanceSpace
+from tpcheck.kernel.verdict import FLOAT_DIGITS_FLOOR
 
 
 @dataclass(frozen=True)
@@ -93,3 +94,8 @@ class Theorem:
     context: Context
     cites: list[str] = field(default_factory=list)
     crosschecks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+def working_digits(requested: object) -> int:
+    """The digits a numeric check works to: the file's request, but never fewer than
+    :data:`tpcheck.kernel.verdict.FLOAT_DIGITS_FLOOR`."""
+    return max(FLOAT_DIGITS_FLOOR, int(requested))  # type: ignore[call-overload]

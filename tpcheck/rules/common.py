@@ -1,11 +1,15 @@
-"""Shared pieces of rule verifiers: turning an exact decision into a judgement."""
+"""Shared pieces of rule verifiers: turning an exact decision into a judgement, and the
+wrappers that make a rule do its own work and refute a wrong step. It registers no rule; rule
+modules import it and nothing else of ``tpcheck.rules``."""
 
 from __future__ import annotations
 
 import sympy
 
 from tpcheck.engines.equality import Decision, decide_equal
+from tpcheck.engines.heads import Expectation
 from tpcheck.engines.instances import InstanceSpace
+from tpcheck.expectations.evaluators import MissingMoment, exact_expectations, unfold_variance
 from tpcheck.kernel import Evidence, Judgement, Verdict
 
 
@@ -22,21 +26,6 @@ def judge_equal(
                          evidence=[Evidence("exact-instances", True, d.reason,
                                             {"instances": d.instances_tried})])
     return Judgement.undecided(f"{rule}: {d.reason}")
-
-
-def evaluate_expectations(side: sympy.Expr, ctx, value) -> sympy.Expr:  # noqa: ANN001
-    """``side`` in linear normal form, with every E[.] that ``value(atom, ctx)`` can value
-    (a result other than None) replaced by that value."""
-    from tpcheck.engines.heads import Expectation
-    from tpcheck.expectations.forms import linear_normal_form
-
-    nf = linear_normal_form(side, ctx.random_symbols)
-    table = {}
-    for atom in nf.atoms(Expectation):
-        v = value(atom, ctx)
-        if v is not None:
-            table[atom] = v
-    return nf.xreplace(table)
 
 
 def range_args(args: tuple) -> list[tuple[sympy.Symbol, int, int]]:
@@ -139,15 +128,10 @@ def refute_by_exact_expectations(lhs: sympy.Expr, rhs: sympy.Expr, ctx  # noqa: 
                                   ) -> Judgement | str | None:
     """REFUTED when the sides differ once every expectation is evaluated exactly; "equal" when
     they are then equal; None when that does not decide."""
-    from tpcheck.engines.equality import decide_equal
-    from tpcheck.engines.heads import Expectation
-    from tpcheck.rules.induction import exact_expectations
-    from tpcheck.rules.sums import _Missing, unfold_variance
-
     try:
         a = exact_expectations(unfold_variance(lhs), ctx)
         b = exact_expectations(unfold_variance(rhs), ctx)
-    except _Missing:
+    except MissingMoment:
         return None
     if a.has(Expectation) or b.has(Expectation):
         return None

@@ -6,33 +6,14 @@ import itertools
 
 import sympy
 
-from tpcheck.engines.gaussian import isserlis_moment
 from tpcheck.engines.heads import Expectation
-from tpcheck.engines.laws import GaussianComponent, Normal, joint_gaussian
-from tpcheck.expectations.forms import (
-    linear_normal_form,
-    monomial_exponents,
-    polynomially_bounded,
-    random_atoms,
-)
+from tpcheck.engines.laws import GaussianComponent, Normal
+from tpcheck.expectations.evaluators import evaluate_expectations, stein_rewrite, wick_value
+from tpcheck.expectations.forms import linear_normal_form
 from tpcheck.kernel import Context, Goal, Judgement, rule
-from tpcheck.rules.common import evaluate_expectations, judge_equal, or_refute
+from tpcheck.rules.common import judge_equal, or_refute
 
 MAX_STEIN_CHOICES = 256
-
-
-def wick_value(atom: Expectation, ctx: Context) -> sympy.Expr | None:
-    """E[prod X_i^{a_i}] for jointly Gaussian X_i (concrete exponents) by Isserlis."""
-    arg = atom.args[0]
-    variables = random_atoms(arg, ctx.laws)
-    if not variables or any(isinstance(v, sympy.Indexed) for v in variables):
-        return None
-    exps = monomial_exponents(arg, variables)
-    joint = joint_gaussian(variables, ctx.laws)
-    if exps is None or joint is None:
-        return None
-    mean, cov = joint
-    return isserlis_moment(exps, cov, mean)
 
 
 @rule("wick", human="Wick's theorem", latex="by Wick's (Isserlis') theorem")
@@ -49,39 +30,6 @@ def wick(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """
     lhs, rhs = (evaluate_expectations(s, ctx, wick_value) for s in (goal.lhs, goal.rhs))
     return judge_equal("wick", lhs, rhs, ctx.space)
-
-
-def _gaussian_block(z: sympy.Symbol, ctx: Context) -> list[sympy.Symbol]:
-    law = ctx.laws[z]
-    if isinstance(law, GaussianComponent):
-        return list(law.vector.names)
-    return [z]
-
-
-def stein_rewrite(atom: Expectation, z: sympy.Symbol, ctx: Context) -> sympy.Expr | None:
-    """E[Z h] = mu_Z E[h] + sum_j C_{Z j} E[d h / d X_j] (j over Z's Gaussian block), when
-    h is polynomially bounded with polynomially bounded derivative; None otherwise."""
-    arg = atom.args[0]
-    h = sympy.powsimp(arg / z, combine="exp")
-    randoms = ctx.random_symbols
-    for f in sympy.Mul.make_args(h):
-        if f.is_Pow and f.base == z and not (f.exp.is_nonnegative and f.exp.is_integer):
-            return None
-    block = _gaussian_block(z, ctx)
-    joint = joint_gaussian(block, ctx.laws)
-    if joint is None:
-        return None
-    mean, cov = joint
-    i = block.index(z)
-    total = mean[i] * Expectation(h) if mean[i] != 0 else sympy.Integer(0)
-    for j, x in enumerate(block):
-        if cov[i][j] == 0:
-            continue
-        dh = sympy.powsimp(sympy.diff(h, x), combine="exp")
-        if not (polynomially_bounded(h, randoms) and polynomially_bounded(dh, randoms)):
-            return None
-        total += cov[i][j] * Expectation(dh)
-    return total
 
 
 def _stein_candidates(nf: sympy.Expr, ctx: Context) -> list[dict]:

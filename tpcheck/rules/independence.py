@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import sympy
-
-from tpcheck.engines.heads import Expectation
-from tpcheck.engines.laws import IIDFamily
-from tpcheck.expectations.forms import independence_class, random_atoms
+from tpcheck.expectations.evaluators import evaluate_expectations, factorise, member_moment
 from tpcheck.kernel import Context, Goal, Judgement, rule
-from tpcheck.rules.common import evaluate_expectations, judge_equal, or_refute
-
-
-def factorise(atom: Expectation, ctx: Context) -> sympy.Expr:
-    """E[prod of factors] = prod over independence classes of E[their factors]."""
-    groups: dict[tuple, list[sympy.Expr]] = {}
-    for f in sympy.Mul.make_args(atom.args[0]):
-        keys = {independence_class(v, ctx.laws) for v in random_atoms(f, ctx.laws)}
-        if None in keys or len(keys) != 1:
-            return atom  # a factor mixing classes, or an undetermined class: no factorisation
-        groups.setdefault(keys.pop(), []).append(f)
-    if len(groups) < 2:
-        return atom
-    return sympy.Mul(*[Expectation(sympy.Mul(*fs)) for fs in groups.values()])
+from tpcheck.rules.common import judge_equal, or_refute
 
 
 @rule("independence", human="independence", latex="by independence")
@@ -38,18 +21,6 @@ def independence(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """
     lhs, rhs = (evaluate_expectations(s, ctx, factorise) for s in (goal.lhs, goal.rhs))
     return judge_equal("independence", lhs, rhs, ctx.space)
-
-
-def member_moment(atom: Expectation, ctx: Context) -> sympy.Expr | None:
-    """E[X[i]^j] = the family's j-th moment (declared, or from its law)."""
-    arg = atom.args[0]
-    base, e = (arg.base, arg.exp) if arg.is_Pow else (arg, sympy.Integer(1))
-    if not isinstance(base, sympy.Indexed) or not e.is_Integer or e < 0:
-        return None
-    fam = ctx.laws.get(base.base.label)
-    if not isinstance(fam, IIDFamily):
-        return None
-    return fam.moment(int(e))
 
 
 @rule("iid_moment", human="the family's moments", latex="since the family is identically distributed")

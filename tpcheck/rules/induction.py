@@ -7,29 +7,10 @@ import sympy
 from tpcheck.engines.equality import decide_equal
 from tpcheck.engines.heads import Expectation
 from tpcheck.engines.laws import GaussianComponent, Normal
+from tpcheck.expectations.evaluators import exact_expectations, stein_rewrite
 from tpcheck.expectations.forms import linear_normal_form
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
-from tpcheck.rules.common import evaluate_expectations, or_refute
-from tpcheck.rules.expectation import gaussian_moment_value
-from tpcheck.rules.gaussian import stein_rewrite, wick_value
-from tpcheck.rules.independence import member_moment
-from tpcheck.rules.sums import _Missing, sum_power_value
-
-
-def exact_expectations(expr: sympy.Expr, ctx: Context) -> sympy.Expr:
-    """Every expectation that an exact engine can evaluate, evaluated (Gaussian moments,
-    Isserlis, family moments, moments of sums)."""
-    def first_exact(atom: Expectation, ctx: Context) -> sympy.Expr | None:
-        for method in (gaussian_moment_value, wick_value, member_moment, sum_power_value):
-            try:
-                v = method(atom, ctx)
-            except _Missing:
-                v = None
-            if v is not None:
-                return v
-        return None
-
-    return evaluate_expectations(expr, ctx, first_exact)
+from tpcheck.rules.common import or_refute
 
 
 def _stein_once(expr: sympy.Expr, k: sympy.Symbol, ctx: Context) -> sympy.Expr:

@@ -6,9 +6,9 @@ import sympy
 
 from tpcheck.engines.equality import decide_equal
 from tpcheck.engines.heads import Expectation, Probability, Variance
+from tpcheck.expectations.evaluators import MissingMoment, expand_sums
 from tpcheck.expectations.forms import linear_normal_form
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
-from tpcheck.rules.sums import _expand_sums, _Missing
 
 
 def _event(goal: Goal) -> tuple[sympy.Expr, sympy.Expr] | None:
@@ -93,8 +93,8 @@ def chebyshev(goal: Goal, args: tuple, ctx: Context) -> Judgement:
             return _proved("chebyshev", f"Markov's inequality for (Y - c)^2 with Y = {y}, c = {c}")
         if _same(goal.rhs, Variance(y) / a**2, ctx):
             try:
-                mean = _expand_sums(Expectation(y), ctx)
-            except _Missing as exc:
+                mean = expand_sums(Expectation(y), ctx)
+            except MissingMoment as exc:
                 return Judgement.undecided(f"chebyshev: cannot compute E[Y]: {exc}")
             d = decide_equal(mean, c, ctx.space)
             if d.status == "equal":

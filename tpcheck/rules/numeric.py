@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-import mpmath
+import random
 
-from tpcheck.engines.mpmath_eval import evaluate
+import mpmath
+import sympy
+
+from tpcheck.engines.law_quadrature import quadrature_hook
+from tpcheck.engines.mpmath_eval import DEFAULT_DIGITS, GUARD_DIGITS, digits_seen, evaluate
+from tpcheck.engines.numeric_heads import head_hooks
 from tpcheck.errors import EvaluationError
-from tpcheck.expectations.forms import expectation_form
+from tpcheck.expectations.forms import expectation_form, free_deterministic_symbols
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
-from tpcheck.kernel.proof import tolerance_text
+from tpcheck.kernel.proof import tolerance_text, working_digits
+from tpcheck.kernel.verdict import FLOAT_DIGITS_FLOOR
 from tpcheck.trusted import rests_on
-from tpcheck.witness.hooks import head_hooks
-from tpcheck.witness.instances import witness_instances
-from tpcheck.witness.precision import (
-    DEFAULT_DIGITS,
-    GUARD_DIGITS,
-    MIN_DIGITS,
-    digits_seen,
-    quadrature_hook,
-    working_digits,
-)
 
 INSTANCES = 4
+SEED = 12345
+
+
+def sample_instances(goal: Goal, ctx: Context) -> list[dict[sympy.Symbol, sympy.Expr]]:
+    """Up to INSTANCES seeded instances of the step's deterministic symbols inside the
+    declared domains and assumptions, at which every law of the theorem is a law."""
+    symbols = free_deterministic_symbols(goal.lhs, goal.rhs, ctx.laws, goal.limit_var)
+    space = ctx.space
+    if not symbols:
+        drawn = [{}] if space.satisfies({}) else []
+    else:
+        drawn = [inst for inst in space.sample(symbols, 4 * INSTANCES, random.Random(SEED))
+                 if space.satisfies(inst)]
+    return [inst for inst in drawn if space.laws_hold(inst)][:INSTANCES]
 
 
 @rule("numeric", relations=("=", "~="), human="numerical evaluation", latex="numerically",
@@ -40,11 +50,10 @@ def numeric(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     """
     requested = int(ctx.settings.get("digits", DEFAULT_DIGITS))
     digits = working_digits(requested)
-    floor_note = (f" (the file asked for {requested}; the floor is {MIN_DIGITS})"
-                  if requested < MIN_DIGITS else "")
+    floor_note = (f" (the file asked for {requested}; the floor is {FLOAT_DIGITS_FLOOR})"
+                  if requested < FLOAT_DIGITS_FLOOR else "")
     rests_on("mpmath-quadrature")
-    pending = Judgement(Verdict.UNDECIDED, "")
-    instances = witness_instances(goal, ctx, pending, None, {}, INSTANCES, 12345)
+    instances = sample_instances(goal, ctx)
     if not instances:
         return Judgement.undecided("numeric: no instance satisfies the assumptions")
     hook = quadrature_hook(ctx)

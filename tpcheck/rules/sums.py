@@ -5,96 +5,11 @@ from __future__ import annotations
 
 import sympy
 
-from tpcheck.engines.heads import Expectation, MomentSum, Variance, pairings
-from tpcheck.engines.iid_sums import sum_moment
+from tpcheck.engines.heads import MomentSum, pairings
 from tpcheck.engines.laws import IIDFamily
-from tpcheck.expectations.forms import linear_normal_form
+from tpcheck.expectations.evaluators import MissingMoment, expand_sums, unfold_variance
 from tpcheck.kernel import Context, Goal, Judgement, Verdict, rule
 from tpcheck.rules.common import does_its_own_work, judge_equal, or_refute
-from tpcheck.rules.independence import member_moment
-
-
-class _Missing(Exception):
-    pass
-
-
-def sum_power_value(atom: Expectation, ctx: Context) -> sympy.Expr | None:
-    """E[(X_lo + ... + X_hi)^k] for a family X with the needed moments, exactly; for a
-    symbolic k (and E[X] = 0), the partition sum moment_sum(X, hi - lo + 1, k)."""
-    arg = atom.args[0]
-    base, k = (arg.base, arg.exp) if arg.is_Pow else (arg, sympy.Integer(1))
-    if not isinstance(base, sympy.Sum) or len(base.limits) != 1:
-        return None
-    if not k.is_Integer:
-        return _symbolic_power(base, k, ctx)
-    if k < 0:
-        return None
-    fam = _family_of_sum(base, ctx, strict=True)
-    if fam is None:
-        return None
-    _, lo, hi = base.limits[0]
-    return sum_moment(int(k), hi - lo + 1, _declared_moments(fam))
-
-
-def _declared_moments(fam: IIDFamily):  # noqa: ANN202
-    """j -> E[X^j] of the family, raising _Missing for an undeclared moment."""
-
-    def moment(j: int) -> sympy.Expr:
-        m = fam.moment(j)
-        if m is None:
-            raise _Missing(f"E[{fam.base}^{j}] is not declared")
-        return m
-
-    return moment
-
-
-def _family_of_sum(base: sympy.Sum, ctx: Context, strict: bool = False) -> IIDFamily | None:
-    """The iid family summed over, if the sum is sum_i X[i] over part of the family's range
-    (outside it: None, or with ``strict`` an error that says so)."""
-    i, lo, hi = base.limits[0]
-    body = base.function
-    if not (isinstance(body, sympy.Indexed) and body.indices == (i,)):
-        return None
-    fam = ctx.laws.get(body.base.label)
-    if not isinstance(fam, IIDFamily):
-        return None
-    if (lo - fam.lo).is_nonnegative is not True or (fam.hi - hi).is_nonnegative is not True:
-        if strict:
-            raise _Missing(f"the sum over {lo}..{hi} is not inside the family's range "
-                           f"{fam.lo}..{fam.hi}")
-        return None
-    return fam
-
-
-def _symbolic_power(base: sympy.Sum, k: sympy.Expr, ctx: Context) -> sympy.Expr | None:
-    fam = _family_of_sum(base, ctx)
-    if fam is None or not (k.is_integer and k.is_nonnegative) or fam.moment(1) != 0:
-        return None
-    _, lo, hi = base.limits[0]
-    return MomentSum(fam.base.label, hi - lo + 1, k)
-
-
-def moment_sum_value(ms: MomentSum, ctx: Context) -> sympy.Expr | None:
-    """moment_sum(X, n, k) for a concrete k, with the family's moments."""
-    label, n, k = ms.args
-    fam = ctx.laws.get(label)
-    if not isinstance(fam, IIDFamily) or not k.is_Integer or k < 0:
-        return None
-    return sum_moment(int(k), n, _declared_moments(fam), min_block=2)
-
-
-def _expand_sums(side: sympy.Expr, ctx: Context) -> sympy.Expr:
-    side = side.replace(lambda e: isinstance(e, MomentSum),
-                        lambda e: v if (v := moment_sum_value(e, ctx)) is not None else e)
-    nf = linear_normal_form(side, ctx.random_symbols)
-    table = {}
-    for a in nf.atoms(Expectation):
-        v = sum_power_value(a, ctx)
-        if v is None:
-            v = member_moment(a, ctx)
-        if v is not None:
-            table[a] = v
-    return nf.xreplace(table)
 
 
 @rule("moment_expansion", human="the moment expansion of a sum",
@@ -113,19 +28,13 @@ def moment_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     Reference: theory facts §2; Billingsley, Probability and Measure, §30 (method of moments).
     """
     try:
-        lhs, rhs = _expand_sums(goal.lhs, ctx), _expand_sums(goal.rhs, ctx)
-    except _Missing as exc:
+        lhs, rhs = expand_sums(goal.lhs, ctx), expand_sums(goal.rhs, ctx)
+    except MissingMoment as exc:
         return Judgement.undecided(f"moment_expansion: {exc}")
     j = judge_equal("moment_expansion", lhs, rhs, ctx.space)
     if j.verdict is Verdict.PROVED and (lhs.has(MomentSum) or rhs.has(MomentSum)):
         j.detail += " (for every k, assuming the family's moments are finite)"
     return j
-
-
-def unfold_variance(expr: sympy.Expr) -> sympy.Expr:
-    """Var[Y] -> E[Y^2] - E[Y]^2 everywhere."""
-    return expr.replace(lambda e: isinstance(e, Variance),
-                        lambda e: Expectation(e.args[0] ** 2) - Expectation(e.args[0]) ** 2)
 
 
 @rule("variance_of_sum", human="the variance of a sum",
@@ -139,9 +48,9 @@ def variance_of_sum(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     compared exactly. Reference: Billingsley, Probability and Measure, (21.13).
     """
     try:
-        lhs = _expand_sums(unfold_variance(goal.lhs), ctx)
-        rhs = _expand_sums(unfold_variance(goal.rhs), ctx)
-    except _Missing as exc:
+        lhs = expand_sums(unfold_variance(goal.lhs), ctx)
+        rhs = expand_sums(unfold_variance(goal.rhs), ctx)
+    except MissingMoment as exc:
         return Judgement.undecided(f"variance_of_sum: {exc}")
     return judge_equal("variance_of_sum", lhs, rhs, ctx.space)
 

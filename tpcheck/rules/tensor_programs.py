@@ -8,12 +8,12 @@ import sympy
 from tpcheck.engines.arb_balls import decide_within
 from tpcheck.engines.equality import decide_equal
 from tpcheck.engines.heads import Avg
+from tpcheck.engines.mpmath_eval import DEFAULT_DIGITS
 from tpcheck.engines.netsor import ProgramCompiler, ProgramError, master_theorem_limit
 from tpcheck.expectations.forms import polynomially_bounded
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
-from tpcheck.kernel.proof import tolerance_text
+from tpcheck.kernel.proof import tolerance_text, working_digits
 from tpcheck.trusted import rests_on
-from tpcheck.witness.precision import DEFAULT_DIGITS, working_digits
 
 
 def _limit_of_average(avg: Avg, ctx: Context, n: sympy.Symbol, dps: int) -> tuple[sympy.Expr, bool]:

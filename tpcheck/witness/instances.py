@@ -6,7 +6,7 @@ import random
 
 import sympy
 
-from tpcheck.engines.equality import plain_symbols
+from tpcheck.expectations.forms import free_deterministic_symbols
 from tpcheck.kernel import Context, Goal, Judgement, Verdict
 
 
@@ -20,15 +20,7 @@ def parse_exact(text: str) -> sympy.Rational | None:
 
 
 def deterministic_symbols(goal: Goal, ctx: Context) -> list[sympy.Symbol]:
-    free = set(plain_symbols(goal.lhs, goal.rhs)) | (
-        (goal.lhs.free_symbols | goal.rhs.free_symbols) & set(ctx.laws))
-    for law in {id(ctx.laws[s]): ctx.laws[s] for s in free if s in ctx.laws}.values():
-        for p in law.parameters:
-            free |= set(plain_symbols(p))
-    free -= ctx.random_symbols
-    if goal.limit_var is not None:
-        free.discard(goal.limit_var)
-    return sorted(free, key=lambda s: s.name)
+    return free_deterministic_symbols(goal.lhs, goal.rhs, ctx.laws, goal.limit_var)
 
 
 def laws_admissible(ctx: Context, inst: dict[sympy.Symbol, sympy.Expr]) -> bool:

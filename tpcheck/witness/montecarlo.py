@@ -20,11 +20,11 @@ from tpcheck.engines.equality import numbers_differ
 from tpcheck.engines.heads import Expectation, TracePower, expectations
 from tpcheck.engines.laws import GaussianComponent, IIDFamily, Law, MatrixEnsemble
 from tpcheck.engines.mpmath_eval import evaluate
+from tpcheck.engines.numeric_heads import head_hooks
 from tpcheck.engines.random_matrices import tridiagonal_hermite, tridiagonal_trace_powers
 from tpcheck.errors import EvaluationError
 from tpcheck.expectations.forms import expectation_form
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
-from tpcheck.witness.hooks import head_hooks
 from tpcheck.witness.instances import witness_instances
 from tpcheck.witness.stats import Z_THRESHOLD, mean_and_covariance
 

@@ -1,4 +1,5 @@
-"""Numeric evaluation of heads whose value depends on the theorem (for the witnesses)."""
+"""Numeric evaluation of heads whose value depends on the theorem's laws (moment_sum, genus
+sums, non-crossing pairings), for the mpmath and Monte-Carlo evaluations."""
 
 from __future__ import annotations
 
