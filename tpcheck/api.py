@@ -184,14 +184,9 @@ def _not_checked(t: ast.Theorem, options: Options) -> TheoremResult:
                          note=run_budget_spent(options))
 
 
-def check_text(text: str, path: str = "<input>", options: Options | None = None,
-               clock: RunClock | None = None, only: str | None = None) -> FileReport:
-    """Check the proof text of one file (with ``only``, just the theorem of that name).
-
-    ``clock`` counts the run's CPU time against ``options.run_budget`` (a new one by default;
-    pass one to share a budget between files)."""
-    options = options or Options()
-    clock = clock or RunClock(options.run_budget)
+def parse_text(text: str, path: str = "<input>") -> FileReport:
+    """The proof text of one file, parsed once: a report with the file's syntax tree
+    (``tree``) and no theorem checked yet, or with the errors that stopped the parser."""
     report = FileReport(path, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
     if len(text) > MAX_FILE_BYTES:
         report.errors.append(f"{path}: error: file is too large ({len(text)} characters; file "
@@ -209,9 +204,30 @@ def check_text(text: str, path: str = "<input>", options: Options | None = None,
         report.internal_errors.append(f"{path}: internal error while parsing: "
                                       f"{type(exc).__name__}: {safe(str(exc))}")
         return report
+    report.tree = tree
+    return report
+
+
+def check_text(text: str, path: str = "<input>", options: Options | None = None,
+               clock: RunClock | None = None, only: str | None = None,
+               parsed: FileReport | None = None) -> FileReport:
+    """Check the proof text of one file (with ``only``, just the theorem of that name): the one
+    path by which the CLI, the LaTeX driver, ``tpcheck simulate``, the pytest plugin and
+    :func:`check` check text.
+
+    ``clock`` counts the run's CPU time against ``options.run_budget`` (a new one by default;
+    pass one to share a budget between files); ``parsed``, the :func:`parse_text` of ``text``,
+    saves parsing it again."""
+    parsed = parsed or parse_text(text, path)
+    report = FileReport(parsed.path, parsed.sha256, errors=list(parsed.errors),
+                        internal_errors=list(parsed.internal_errors), tree=parsed.tree)
+    if parsed.tree is None:
+        return report
+    options = options or Options()
+    clock = clock or RunClock(options.run_budget)
     lines = text.split("\n")  # lines as the tokenizer counts them
     seen: set[str] = set()
-    for t in tree.theorems:
+    for t in parsed.tree.theorems:
         if only is not None and t.name != only:
             continue
         where = f"{path}:{t.pos.line}:{t.pos.col}"

@@ -33,7 +33,6 @@ from tpcheck.api import check_text, proof_files, read_proof_file
 from tpcheck.errors import TpcheckError
 from tpcheck.kernel import Options
 from tpcheck.kernel.bounded import RunClock
-from tpcheck.lang.parser import parse
 from tpcheck.latex.document import Citations, render_document
 from tpcheck.report import Report
 from tpcheck.version import __version__
@@ -135,12 +134,8 @@ def build_latex(paths: list[str], options: Options | None = None, body_only: boo
     for f, text in texts:
         file_report = check_text(text, str(f), options, clock)
         report.files.append(file_report)
-        try:
-            tree = parse(text)
-        except TpcheckError:
-            tree = None
-        if tree is not None:
-            entries.append((str(f), file_report.sha256, tree, file_report))
+        if file_report.tree is not None:
+            entries.append((str(f), file_report.sha256, file_report.tree, file_report))
     keys = bib_keys(bibs)
     cited = {k for _, _, tree, _ in entries for t in tree.theorems for k in t.cites}
     missing = sorted(cited - keys)

@@ -49,32 +49,20 @@ def _samples(node: Any) -> int:
 
 class ProofFile(pytest.File):
     def collect(self) -> Any:
-        from tpcheck.api import read_proof_file
-        from tpcheck.errors import SourceError, TpcheckError
-        from tpcheck.lang.parser import parse
-        from tpcheck.text import safe
+        from tpcheck.api import parse_text, read_proof_file
+        from tpcheck.errors import TpcheckError
 
         try:
-            text = read_proof_file(self.path)
+            self.text = read_proof_file(self.path)
         except TpcheckError as exc:
             yield TheoremItem.from_parent(self, name="<read>", theorem=None, error=str(exc))
             return
-        try:
-            tree = parse(text)
-        except SourceError as exc:
-            exc.message = safe(exc.message)
-            yield TheoremItem.from_parent(self, name="<parse>", theorem=None,
-                                          error=safe(exc.attach(str(self.path), text).render()))
+        self.parsed = parse_text(self.text, str(self.path))  # parsed once, for every theorem
+        if self.parsed.tree is None:
+            yield TheoremItem.from_parent(self, name="<parse>", theorem=None, error="\n".join(
+                self.parsed.errors + self.parsed.internal_errors))
             return
-        except RecursionError:
-            yield TheoremItem.from_parent(self, name="<parse>", theorem=None,
-                                          error=f"{self.path}: error: nested too deeply to read")
-            return
-        except Exception as exc:  # noqa: BLE001  (a reader's bug is reported, never a traceback)
-            yield TheoremItem.from_parent(self, name="<parse>", theorem=None,
-                                          error=f"{self.path}: internal error while parsing: "
-                                                f"{type(exc).__name__}: {safe(str(exc))}")
-            return
+        tree = self.parsed.tree
         for t in tree.theorems:
             item = TheoremItem.from_parent(self, name=t.name, theorem=t.name, error=None)
             samples = [_samples(s) for c in t.crosschecks if c.kind == "montecarlo"
@@ -97,20 +85,17 @@ class TheoremItem(pytest.Item):
     def runtest(self) -> None:
         if self.error is not None:
             raise TheoremFailure(self.error)
-        from tpcheck.api import check_text, read_proof_file
-        from tpcheck.errors import TpcheckError
+        from tpcheck.api import check_text
+        from tpcheck.display import verdict_phrase
         from tpcheck.kernel import Options, Verdict
-        from tpcheck.report import _step_text, verdict_phrase
+        from tpcheck.report import step_text
 
         cfg = self.config
         options = Options(budget=cfg.getoption("--tpcheck-budget"),
                           witnesses=not cfg.getoption("--tpcheck-no-witnesses"),
                           montecarlo_scale=cfg.getoption("--tpcheck-mc-scale"))
-        try:
-            text = read_proof_file(self.path)
-        except TpcheckError as exc:
-            raise TheoremFailure(str(exc)) from None
-        report = check_text(text, str(self.path), options, only=self.theorem)
+        file = self.parent
+        report = check_text(file.text, str(self.path), options, only=self.theorem, parsed=file.parsed)
         if report.errors or report.internal_errors:
             raise TheoremFailure("\n".join(report.errors + report.internal_errors))
         (result,) = [t for t in report.theorems if t.name == self.theorem]
@@ -118,7 +103,7 @@ class TheoremItem(pytest.Item):
         lines = []
         for s in result.steps:
             if s.disagreement or not s.verdict.passes or s.verdict.strength < required.strength:
-                lines.extend(_step_text(str(self.path), s))
+                lines.extend(step_text(str(self.path), s))
         if result.disagreements or not result.verdict.passes or \
                 result.verdict.strength < required.strength:
             head = f"{self.theorem}: {verdict_phrase(result)} (required: {required.value})"

@@ -30,6 +30,7 @@ class FileReport:
     errors: list[str] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     trees: dict[str, Any] = field(default_factory=dict)  # theorem name -> its syntax tree
+    tree: Any = None  # the file's syntax tree, when it parsed
 
 
 @dataclass
@@ -138,7 +139,7 @@ class Report:
                 for s in t.steps:
                     if s.verdict in (Verdict.PROVED, Verdict.VERIFIED) and not s.disagreement:
                         continue
-                    out.extend(printable("    " + line, keep_newlines=True) for line in _step_text(f.path, s))
+                    out.extend(printable("    " + line, keep_newlines=True) for line in step_text(f.path, s))
             for e in f.errors + f.internal_errors:
                 out.extend(printable("  " + line) for line in e.split("\n"))
         s = self.summary()
@@ -156,7 +157,7 @@ class Report:
         return "\n".join(out)
 
 
-def _step_text(path: str, s: StepResult) -> list[str]:
+def step_text(path: str, s: StepResult) -> list[str]:
     judged = f" (the rule judged it {s.judged.value})" if s.judged else ""
     lines = [f"{path}:{s.line}: {s.verdict.value}{judged} by {s.rule}: {s.detail}"]
     if s.counterexample:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from tpcheck.api import read_proof_file
+from tpcheck.api import parse_text, read_proof_file
 from tpcheck.engines.asymptotics import asymptotic_order
 from tpcheck.engines.heads import Expectation
 from tpcheck.engines.laws import MatrixEnsemble
@@ -26,8 +26,7 @@ from tpcheck.engines.mpmath_eval import evaluate
 from tpcheck.errors import SourceError, TpcheckError, printable
 from tpcheck.kernel import Goal, Judgement, Theorem, Verdict
 from tpcheck.lang.elaborate import elaborate_theorem
-from tpcheck.lang.parser import parse
-from tpcheck.witness.montecarlo import MAX_SAMPLES, NotApplicable, _one_run
+from tpcheck.witness.montecarlo import MAX_SAMPLES, NotApplicable, one_run
 from tpcheck.witness.stats import loglog_slope
 
 MAX_SIZE = 100_000  # the --plot spectrum at n = 1e5 takes about 10 s; at 2e6 it took minutes
@@ -70,16 +69,19 @@ class Sweep:
 
 
 def load_theorem(path: str, name: str | None) -> Theorem:
-    """The elaborated theorem ``name`` of a proof file (its only one when ``name`` is None)."""
+    """The elaborated theorem ``name`` of a proof file (its only one when ``name`` is None),
+    read and parsed as ``tpcheck check`` reads it (:func:`tpcheck.api.parse_text`)."""
     text = read_proof_file(path)  # a regular file, bounded in size, UTF-8
+    parsed = parse_text(text, path)
+    if parsed.tree is None:
+        raise TpcheckError("\n".join(parsed.errors + parsed.internal_errors))
+    candidates = [t for t in parsed.tree.theorems if name is None or t.name == name]
+    if not candidates:
+        raise TpcheckError(f"no theorem named {name!r} in {path}")
+    if name is None and len(candidates) > 1:
+        names = ", ".join(t.name for t in candidates)
+        raise TpcheckError(f"{path} has several theorems; pick one with --theorem ({names})")
     try:
-        tree = parse(text)
-        candidates = [t for t in tree.theorems if name is None or t.name == name]
-        if not candidates:
-            raise TpcheckError(f"no theorem named {name!r} in {path}")
-        if name is None and len(candidates) > 1:
-            names = ", ".join(t.name for t in candidates)
-            raise TpcheckError(f"{path} has several theorems; pick one with --theorem ({names})")
         return elaborate_theorem(candidates[0], text.splitlines())
     except SourceError as exc:
         raise exc.attach(path, text) from None
@@ -144,7 +146,7 @@ def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
         cfg = {**base, "samples": samples, "fixed": {**at, n: sympy.Integer(size)}}
         try:
             with np.errstate(all="ignore"):  # a non-finite integrand is reported just below
-                ev = _one_run(goal, theorem.context, Judgement(Verdict.PROVED, ""), cfg, seed + i,
+                ev = one_run(goal, theorem.context, Judgement(Verdict.PROVED, ""), cfg, seed + i,
                               1.0, list(dict.fromkeys(_atoms(goal))))
         except NotApplicable as exc:
             raise TpcheckError(f"cannot simulate at n = {size}: {exc}") from exc

@@ -211,13 +211,13 @@ def montecarlo_witness(
     for i, cfg in enumerate(configs):
         cfg_seed = int(cfg.get("seed", seed + i))
         try:
-            out.append(_one_run(goal, ctx, judgement, cfg, cfg_seed, scale, atoms))
+            out.append(one_run(goal, ctx, judgement, cfg, cfg_seed, scale, atoms))
         except NotApplicable as exc:
             out.append(Evidence("montecarlo", None, f"not simulated: {exc}"))
     return out
 
 
-def _one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: dict, seed: int,
+def one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: dict, seed: int,
              scale: float, atoms: list[Expectation]) -> Evidence:
     samples = int(min(MAX_SAMPLES, max(100, int(cfg.get("samples", DEFAULT_SAMPLES)) * scale)))
     laws, implied = _laws_for(ctx, cfg)
