@@ -14,11 +14,13 @@ from hypothesis import strategies as st
 from tpcheck.engines.combinatorics import is_noncrossing
 from tpcheck.engines.gaussian import bivariate_expectation_hermite, relu_kernel
 from tpcheck.testing import (
+    activations,
     assert_close,
     assert_identity,
     assert_montecarlo,
     detectable_deviation,
     gaussian_polynomials,
+    matrix_ensembles,
     pairings,
     psd_matrices,
     set_partitions,
@@ -139,3 +141,19 @@ def test_false_alarm_rate_and_power():
         except AssertionError:
             caught += 1
     assert caught >= 48
+
+
+@settings(max_examples=20, deadline=None)
+@given(drawn=matrix_ensembles(max_n=5))
+def test_matrix_ensembles_draw_known_ensembles_and_sizes(drawn):
+    ensemble, n = drawn
+    assert ensemble in ("GOE", "GUE", "Wigner") and 1 <= n <= 5
+
+
+@settings(max_examples=20, deadline=None)
+@given(name=activations(), smooth=activations(smooth_only=True))
+def test_activations_are_the_gaussian_engines(name, smooth):
+    from tpcheck.engines.gaussian import ACTIVATIONS
+
+    assert name in ACTIVATIONS
+    assert smooth in ACTIVATIONS and not ACTIVATIONS[smooth].kink

@@ -99,7 +99,3 @@ class ProofStructureError(SourceError):
 
 class EvaluationError(TpcheckError):
     """A quantity could not be evaluated (unsupported head, too large, no numeric method)."""
-
-
-class InternalDisagreement(TpcheckError):
-    """An independent witness contradicts an exact judgement: the checker is wrong somewhere."""

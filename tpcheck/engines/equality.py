@@ -26,7 +26,7 @@ Anything else is "unknown", with the canonical form of the difference in the rea
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 
 import sympy
@@ -60,7 +60,6 @@ class Decision:
     reason: str
     counterexample: dict | None = None
     instances_tried: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def equal(self) -> bool:

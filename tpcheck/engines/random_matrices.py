@@ -193,14 +193,6 @@ def sample_gue(n: int, rng: np.random.Generator) -> np.ndarray:
     return (g + g.conj().T) / 2
 
 
-def sample_wigner(n: int, rng: np.random.Generator, offdiag: Callable, diag: Callable | None
-                  ) -> np.ndarray:
-    """X with X_ij = offdiag(rng, size) for i < j and X_ii = diag(rng, size) (0 if None)."""
-    upper = np.triu(offdiag(rng, (n, n)), 1)
-    d = diag(rng, n) if diag is not None else np.zeros(n)
-    return upper + upper.T + np.diag(d)
-
-
 def tridiagonal_hermite(n: int, beta: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Dumitriu-Edelman (2002) tridiagonal model with the eigenvalue law of GOE (beta = 1) or
     GUE (beta = 2) in the normalisations above: diagonal N(0, 2/beta) and off-diagonal
