@@ -1,0 +1,1 @@
+"""Mathematics engines: pure functions that know nothing of proofs."""
