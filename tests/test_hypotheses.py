@@ -103,6 +103,21 @@ def test_normal_covariance_psd_is_decided_exactly_not_in_floating_point():
     assert "is not positive semidefinite" in error_of(text)
 
 
+@pytest.mark.parametrize("law", ["Normal([0, 0], [[p, c], [c, q]])", "Vector(n, [[p, c], [c, q]])"])
+@pytest.mark.parametrize("domain, refused", [("complex", True), ("real", False)])
+def test_a_covariance_entry_must_be_real(law, domain, refused):
+    header = f"let n : positive integer\nlet p, q : positive real\nlet c : {domain}\n" \
+             f"assume c^2 <= p*q\nlet X, Y ~ {law}"
+    if law.startswith("Normal"):
+        text = theorem(header, "E[X*Y] = c", "E[X*Y]\n  = c   by wick")
+    else:
+        text = theorem(header, "avg(X*Y) -> c as n -> oo", "avg(X*Y)\n  -> c as n -> oo   by master_theorem")
+    if refused:
+        assert "has an entry not shown to be real (c)" in error_of(text)
+    else:
+        assert accepted(text)
+
+
 def test_exact_psd_decision():
     r = sympy.Rational
     assert positive_semidefinite([[1, 1], [1, 1]]) is True

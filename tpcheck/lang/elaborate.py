@@ -1038,6 +1038,10 @@ def _require_covariance(el: Elaborator, law: str, cov: tuple[tuple[sympy.Expr, .
     refused; one not shown PSD is refused when ``refuse_unproven`` (Vector), and accepted
     otherwise (Normal, whose symbolic covariances are Isserlis' formulas' free parameters)."""
     d = len(cov)
+    unreal = [x for row in cov for x in row if x.is_extended_real is not True]
+    if unreal:
+        raise ElaborationError(f"{law}: the covariance {_render_matrix(cov)} has an entry not "
+                               f"shown to be real ({_t(unreal[0])}); declare its symbols real", pos)
     for i in range(d):
         for j in range(i):
             if sympy.expand(cov[i][j] - cov[j][i]) != 0:

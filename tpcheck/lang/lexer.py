@@ -105,7 +105,9 @@ def tokenize(text: str) -> list[Token]:
                     j = k
                     while j < n and text[j] in DIGITS:
                         j += 1
-                    if int(text[k:j].lstrip("+-")) > MAX_EXPONENT:
+                    digits = text[k:j].lstrip("0") or "0"
+                    # counted before converted: Python refuses int() of more than 4300 digits
+                    if len(digits) > len(str(MAX_EXPONENT)) or int(digits) > MAX_EXPONENT:
                         raise ParseError(f"decimal exponent beyond {MAX_EXPONENT}", pos)
             lexeme = text[i:j]
             if len(lexeme) > MAX_NUMBER_DIGITS:

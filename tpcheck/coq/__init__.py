@@ -1,0 +1,98 @@
+"""Coq export and re-check of tpcheck's algebraic and finite combinatorial steps.
+
+``export`` states steps as Coq lemmas over R (``translate`` writes the terms, ``prelude.v``
+defines the counting functions and tactics), ``reduce`` adds the identity under an expectation
+step, ``run`` runs coqc and judges its answers. This module joins them to tpcheck's reports:
+:func:`attach_coq_evidence` adds a ``coq`` evidence record to each checked step.
+"""
+
+from __future__ import annotations
+
+from tpcheck.coq.export import Lemma, TheoremExport, export_theorem, write_exports
+from tpcheck.coq.run import (
+    CoqRun,
+    CoqUnavailable,
+    StepCoq,
+    check_lemmas,
+    coq_command,
+    find_coqc,
+    library_share,
+    read_exports,
+    step_outcome,
+    unavailable_reason,
+)
+from tpcheck.kernel import Evidence, Verdict, weakest
+
+__all__ = [
+    "CoqRun", "CoqUnavailable", "Lemma", "StepCoq", "TheoremExport", "attach_coq_evidence",
+    "check_lemmas", "coq_command", "coq_evidence", "coq_label", "export_theorem", "find_coqc",
+    "library_share", "read_exports", "step_outcome", "theorem_coq_label", "unavailable_reason",
+    "write_exports",
+]
+
+StepKey = tuple[str, str, int, int]  # (file, theorem, line, col)
+
+
+def coq_evidence(exports: list[TheoremExport], run: CoqRun) -> dict[StepKey, list[Evidence]]:
+    """The evidence records Coq gives each exported or reduced step: kind ``coq`` (the step
+    itself; ok True, False for a refused lemma Coq's tactics decide, None otherwise) and kind
+    ``coq-reduced`` (the identity under the step's expectations, which is not the step)."""
+    out: dict[StepKey, list[Evidence]] = {}
+    for e in exports:
+        for s in e.steps:
+            o = step_outcome(s, run)
+            records = []
+            if s.lemmas:
+                records.append(Evidence("coq", o.ok, o.detail, {"lemmas": o.lemmas}))
+            if s.reduced:
+                records.append(Evidence("coq-reduced", o.reduced_ok, o.reduced_detail,
+                                        {"lemmas": [lem.name for lem in s.reduced]}))
+            if records:
+                out[(e.path, e.name, s.line, s.col)] = records
+    return out
+
+
+def attach_coq_evidence(report, coqc: str | None = None) -> list[str]:  # noqa: ANN001
+    """Re-check the steps of a :class:`tpcheck.report.Report` with Coq: the files are read
+    again and exported, coqc runs, and every step gets its ``coq`` evidence. A refused lemma
+    that Coq's tactics decide, on a step tpcheck judged PROVED or VERIFIED, is an internal
+    disagreement: the step becomes DISPUTED, as with a contradicting witness, and the
+    theorem takes its weakest step's verdict. Returns the disagreements; raises
+    :class:`CoqUnavailable` when coqc is absent."""
+    paths = [f.path for f in report.files]
+    exports, _ = read_exports(paths)
+    run = check_lemmas([lem for e in exports for lem in e.lemmas], coqc)
+    evidence = coq_evidence(exports, run)
+    found = []
+    for f in report.files:
+        for t in f.theorems:
+            for s in t.steps:
+                for ev in evidence.get((f.path, t.name, s.line, s.col), []):
+                    s.evidence.append(ev)
+                    if ev.kind == "coq" and ev.ok is False and s.verdict in (Verdict.PROVED,
+                                                                             Verdict.VERIFIED):
+                        s.disagreement = (f"coq contradicts the {s.verdict.value} judgement of "
+                                          f"rule {s.rule}: {ev.detail}")
+                        s.judged, s.verdict = s.verdict, Verdict.DISPUTED
+                        found.append(f"{f.path}:{s.line}: {t.name}: {s.disagreement}")
+            if t.steps:
+                t.verdict = weakest([s.verdict for s in t.steps]) if any(
+                    s.verdict is Verdict.DISPUTED for s in t.steps) else t.verdict
+    return found
+
+
+def coq_label(verdict: Verdict, evidence: list[Evidence]) -> str:
+    """``PROVED + coq`` when Coq re-proved the step (or every step of a theorem, given all
+    their evidence), else the verdict alone."""
+    coq = [e for e in evidence if e.kind == "coq"]
+    if verdict in (Verdict.PROVED, Verdict.VERIFIED, Verdict.PARTIAL) and coq and all(
+            e.ok is True for e in coq):
+        return f"{verdict.value} + coq"
+    return verdict.value
+
+
+def theorem_coq_label(verdict: Verdict, steps_evidence: list[list[Evidence]]) -> str:
+    """``PROVED + coq`` for a theorem when Coq re-proved every one of its steps."""
+    if steps_evidence and all(coq_label(verdict, ev) != verdict.value for ev in steps_evidence):
+        return f"{verdict.value} + coq"
+    return verdict.value
