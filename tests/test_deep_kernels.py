@@ -178,7 +178,7 @@ def test_polynomial_duals_exact(coeffs) -> None:
 
 
 def test_polynomial_sympy_dual_matches_isserlis() -> None:
-    from tpcheck.gaussian import isserlis_moment
+    from tpcheck.engines.gaussian import isserlis_moment
 
     q1, q2, c = sympy.symbols("q1 q2 c")
     act = dk.polynomial([1, 0, -1, 1])  # 1 - x^2 + x^3

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from tpcheck.heads import (
+from tpcheck.engines.heads import (
     Avg,
     Expectation,
     GenusSum,

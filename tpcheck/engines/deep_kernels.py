@@ -446,7 +446,7 @@ def _numeric_value(v: Any) -> float:
     return value
 
 
-def _check_common(depth: int, parametrization: str, sigma_w2: Any, sigma_b2: Any, width: Any
+def check_network_settings(depth: int, parametrization: str, sigma_w2: Any, sigma_b2: Any, width: Any
                   ) -> tuple[list[Any], list[Any], list[Any] | None]:
     if not isinstance(depth, (int, np.integer)) or isinstance(depth, bool) or depth < 1:
         raise DeepKernelError(f"depth must be an integer >= 1 (the number of hidden layers), got {depth!r}")
@@ -483,7 +483,7 @@ class DeepKernels:
     thetas: tuple[np.ndarray, ...] = ()
 
 
-def _as_inputs(x: Any) -> np.ndarray:
+def as_inputs(x: Any) -> np.ndarray:
     a = np.asarray(x, dtype=float)
     if a.ndim == 1:
         a = a[None, :]
@@ -520,10 +520,10 @@ def deep_kernels(
     Gauss-Hermite with ``nodes`` nodes per dimension.
     """
     act = kernel_activation(activation)
-    sw2, sb2, widths = _check_common(depth, parametrization, sigma_w2, sigma_b2, width)
-    a = _as_inputs(x1)
+    sw2, sb2, widths = check_network_settings(depth, parametrization, sigma_w2, sigma_b2, width)
+    a = as_inputs(x1)
     symmetric = x2 is None
-    b = a if symmetric else _as_inputs(x2)
+    b = a if symmetric else as_inputs(x2)
     if b.shape[1] != a.shape[1]:
         raise DeepKernelError(f"inputs of dimensions {a.shape[1]} and {b.shape[1]}")
     d = a.shape[1]
@@ -614,7 +614,7 @@ def kernel_entry_mp(
     tanh-sinh quadrature (slow: seconds per layer). Arguments as :func:`deep_kernels`; numbers may
     be strings ('1/3') read exactly by mpmath."""
     act = kernel_activation(activation)
-    sw2, sb2, widths = _check_common(depth, parametrization, sigma_w2, sigma_b2, width)
+    sw2, sb2, widths = check_network_settings(depth, parametrization, sigma_w2, sigma_b2, width)
     if len(x) != len(x_prime) or len(x) == 0:
         raise DeepKernelError("the two inputs must have the same positive dimension")
     with mpmath.workdps(dps + 15):
@@ -660,7 +660,7 @@ def kernel_entry_symbolic(
     act = kernel_activation(activation)
     if act.sympy_dual is None or act.sympy_derivative_dual is None or act.sympy_diagonal is None:
         raise DeepKernelError(f"no closed form for activation {act.name!r}")
-    sw2, sb2, widths = _check_common(depth, parametrization, 1, 1, width)
+    sw2, sb2, widths = check_network_settings(depth, parametrization, 1, 1, width)
     sw2 = [sympy.sympify(v) for v in _per_layer(sigma_w2, depth + 1, "sigma_w2")]
     sb2 = [sympy.sympify(v) for v in _per_layer(sigma_b2, depth + 1, "sigma_b2")]
     xs, ys = [sympy.nsimplify(v) for v in x], [sympy.nsimplify(v) for v in x_prime]
@@ -681,9 +681,9 @@ def kernel_entry_enclosure(
     prec_bits: int = 128,
 ) -> tuple[Any, Any]:
     """Arb balls (python-flint) that provably contain Sigma^{L+1}(x, x') and Theta^{L+1}(x, x'):
-    :func:`kernel_entry_symbolic` enclosed by :func:`tpcheck.enclosure.enclose` (Johansson 2017).
+    :func:`kernel_entry_symbolic` enclosed by :func:`tpcheck.engines.arb_balls.enclose` (Johansson 2017).
     None for an entry Arb cannot enclose (for example x = x', where arccos sits at 1)."""
-    from tpcheck.enclosure import enclose
+    from tpcheck.engines.arb_balls import enclose
 
     sigma, theta = kernel_entry_symbolic(
         x, x_prime, depth=depth, activation=activation, sigma_w2=sigma_w2, sigma_b2=sigma_b2,

@@ -35,8 +35,8 @@ import sympy
 from tpcheck.engines.deep_kernels import (
     DeepKernelError,
     KernelActivation,
-    _as_inputs,
-    _check_common,
+    as_inputs,
+    check_network_settings,
     kernel_activation,
 )
 
@@ -149,7 +149,7 @@ def _setup(x: Any, depth: int, activation: Any, sigma_w2: Any, sigma_b2: Any, wi
                                                   list[int]]:
     if width is None:
         raise DeepKernelError("a finite-width network needs a width")
-    sw2, sb2, widths = _check_common(depth, "standard", sigma_w2, sigma_b2, width)
+    sw2, sb2, widths = check_network_settings(depth, "standard", sigma_w2, sigma_b2, width)
     if parametrization not in ("ntk", "standard"):
         raise DeepKernelError(f"parametrization must be 'ntk' or 'standard', got {parametrization!r}")
     assert widths is not None
@@ -158,7 +158,7 @@ def _setup(x: Any, depth: int, activation: Any, sigma_w2: Any, sigma_b2: Any, wi
     if not isinstance(samples, int) or samples < 1:
         raise DeepKernelError(f"samples must be a positive integer, got {samples!r}")
     act = kernel_activation(activation)
-    return _as_inputs(x), act, [float(v) for v in sw2], [float(v) for v in sb2], [int(n) for n in widths]
+    return as_inputs(x), act, [float(v) for v in sw2], [float(v) for v in sb2], [int(n) for n in widths]
 
 
 def empirical_nngp(
