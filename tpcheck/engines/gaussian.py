@@ -30,6 +30,7 @@ import sympy
 from sympy.polys.constructor import construct_domain
 
 from tpcheck.engines.combinatorics import partial_matchings, perfect_matchings
+from tpcheck.engines.hafnian import gaussian_moment as hafnian_moment
 from tpcheck.trusted import rests_on
 
 # ---- exact moments -----------------------------------------------------------------------
@@ -43,7 +44,11 @@ def _as_matrix(cov: Any) -> list[list[sympy.Expr]]:
 def isserlis_moment(
     exponents: Sequence[int], cov: Any, mean: Sequence[Any] | None = None
 ) -> sympy.Expr:
-    """E[prod_i X_i^{a_i}] for X ~ N(mean, cov), exactly (entries may be symbolic)."""
+    """E[prod_i X_i^{a_i}] for X ~ N(mean, cov), exactly (entries may be symbolic).
+
+    Integer and rational entries go to :func:`tpcheck.engines.hafnian.gaussian_moment` (a
+    hafnian by Bjorklund's recursion, or Kan's formula with a mean); symbolic entries to the
+    memoised integration by parts below."""
     rests_on("isserlis")
     c = _as_matrix(cov)
     d = len(exponents)
@@ -56,6 +61,9 @@ def isserlis_moment(
         return sympy.Integer(0)
     flat = [x for row in c for x in row] + list(mu)
     domain, elems = construct_domain(flat + [sympy.Integer(1)])
+    if domain.is_ZZ or domain.is_QQ:
+        # numbers: the hafnian of the 2^k class, or Kan's formula (tpcheck.engines.hafnian)
+        return hafnian_moment(exponents, c, mu)
     C = [elems[i * d : (i + 1) * d] for i in range(d)]
     M = elems[d * d : d * d + d]
     one = elems[-1]
