@@ -53,6 +53,7 @@ PARTS = {
 SEED = 20240611
 DIGITS = 1  # of the ten final digits of a mutant's number: a sample of about a tenth
 KILL_RATE = 0.95
+CHILDREN = max(1, min(4, os.cpu_count() or 1))  # mutants run side by side
 TIME_LIMIT = float(os.environ.get("TPCHECK_MUTATION_TIME", 480.0))  # wall seconds a part, 2 cores
 
 # The survivors no test can tell from the original, per part, as mutmut prints their change
@@ -129,7 +130,8 @@ def _kill_mutants(workdir: Path, part: str) -> None:
         _config((ROOT / "pyproject.toml").read_text(), modules, tests))
 
     start = time.monotonic()
-    run = _mutmut(workdir, "run", "--max-children", "1", *_sample_patterns(package), timeout=TIME_LIMIT)
+    run = _mutmut(workdir, "run", "--max-children", str(CHILDREN), *_sample_patterns(package),
+                  timeout=TIME_LIMIT)
     elapsed = time.monotonic() - start
     assert "Failed to run clean test" not in run.stdout, run.stdout[-4000:]
 
@@ -145,6 +147,10 @@ def _kill_mutants(workdir: Path, part: str) -> None:
         diff = _diff(workdir, name)
         (equivalent if diff in EQUIVALENT else unexplained).append((name, status[name], diff))
     rate = len(killed) / max(1, len(status) - len(equivalent))
+    timeouts = sum(1 for k in killed if status[k] == "timeout")
+    print(f"mutation [{part}]: {len(status)} mutants sampled, {len(killed)} killed ({timeouts} by "
+          f"timeout), {len(equivalent)} equivalent, {len(unexplained)} not killed: {rate:.1%} "
+          f"in {elapsed:.0f} s")
     report = "\n".join(f"{name} [{why}]: in {fn}: - {old}  + {new}"
                        for name, why, (fn, old, new) in unexplained)
     assert rate >= KILL_RATE, (f"{len(killed)} of {len(status) - len(equivalent)} mutants killed "

@@ -62,8 +62,9 @@ def report_of(text: str, label: str, name: str) -> tuple[str, list]:
 
 def step_record(step) -> list:  # noqa: ANN001
     cex = json.loads(json.dumps(step.counterexample, default=str, sort_keys=True))
-    return [step.verdict.value, step.detail, [[e.kind, e.ok, e.detail] for e in step.evidence], cex,
-            sorted(step.rests_on), step.range]
+    evidence = [[e.kind, e.ok, e.detail, json.loads(json.dumps(e.data, default=str, sort_keys=True))]
+                for e in step.evidence]
+    return [step.verdict.value, step.detail, evidence, cex, sorted(step.rests_on), step.range]
 
 
 def recorded(label: str, verdict: str, steps: list, snapshot: dict, oracle: str = "") -> None:
@@ -218,6 +219,49 @@ CASES = {
     "limit_infinite_against_finite": ("let a : real\nlet n : positive integer",
                                       "a*n^2/(n + 1) -> 5 as n -> oo",
                                       "a*n^2/(n + 1)\n-> 5 as n -> oo by limit", "REFUTED"),
+    "limit_fails_only_where_the_coefficient_is_nonzero": (
+        "let a : real\nlet n : positive integer", "(a*n^2 + 2n)/(a*n^2 + n + 1) -> 2 as n -> oo",
+        "(a*n^2 + 2n)/(a*n^2 + n + 1)\n-> 2 as n -> oo by limit", "REFUTED"),
+    "limit_infinite_with_a_large_parameter": (
+        "let a : positive real\nassume a > 1000\nlet n : positive integer", "a*n^2/(n + 1) -> 0 as n -> oo",
+        "a*n^2/(n + 1)\n-> 0 as n -> oo by limit", "REFUTED"),
+    # more paths of the expectation rules
+    "fourth_moment_of_a_sum_without_the_fourth_moment": (
+        "let n : positive integer\nlet X[1..n] iid with E[X] = 0, E[X^2] = 1\n"
+        "let S = sum(X[i], i = 1..n)/sqrt(n)", "E[S^4] = 3",
+        "E[S^4]\n= 3 by moment_expansion", "UNDECIDED"),
+    "moment_sum_of_no_factor": (IID, "moment_sum(X, n, 0) = 1",
+                                "moment_sum(X, n, 0)\n= 1 by moment_expansion", "PROVED"),
+    "moment_sum_of_two_factors": (IID, "moment_sum(X, n, 2) = n",
+                                  "moment_sum(X, n, 2)\n= n by moment_expansion", "PROVED"),
+    "stein_on_an_exponential": (GAUSSIAN + "\nlet a : real", "E[Z*exp(a*Z)] = a*s^2*E[exp(a*Z)]",
+                                "E[Z*exp(a*Z)]\n= a*s^2*E[exp(a*Z)] by stein", "PROVED"),
+    "algebra_cited_as_stein": (GAUSSIAN, "2*E[Z^2] = E[Z^2] + E[Z^2]",
+                               "2*E[Z^2]\n= E[Z^2] + E[Z^2] by stein", "UNDECIDED"),
+    "algebra_cited_as_independence": (GAUSSIAN, "2*E[Z^4] = E[Z^4] + E[Z^4]",
+                                      "2*E[Z^4]\n= E[Z^4] + E[Z^4] by independence", "UNDECIDED"),
+    "eval_symbolic_product": ("let n : positive integer", "prod(i, i = 1..n) = n!",
+                              "prod(i, i = 1..n)\n= n! by eval", "PROVED"),
+    # numerical evaluation: probabilities, variances, parameters of the laws
+    "numeric_probability": ("let Z ~ Normal(0, 1)", "P[Z > 0] ~= 0.5 within 1e-20",
+                            "P[Z > 0]\n~= 0.5 within 1e-20 by numeric", "CORROBORATED"),
+    "numeric_variance": (GAUSSIAN, "Var[Z] = s^2", "Var[Z]\n= s^2 by numeric", "CORROBORATED"),
+    "numeric_law_parameter_only": (GAUSSIAN + "\nlet Y ~ Normal(0, s^2)", "E[Z^2] - E[Y^2] = 0",
+                                   "E[Z^2] - E[Y^2]\n= 0 by numeric", "CORROBORATED"),
+    "numeric_with_a_parameter": ("let a : positive real\nlet Z ~ Normal(0, 1)", "E[cos(a*Z)] = exp(-a^2/2)",
+                                 "E[cos(a*Z)]\n= exp(-a^2/2) by numeric", "CORROBORATED"),
+    # random matrices and programs
+    "stieltjes_at_root_five": (RHO, "integral(rho(x)/(sqrt(5) - x), x, -2, 2) = (sqrt(5) - 1)/2",
+                               "integral(rho(x)/(sqrt(5) - x), x, -2, 2)\n= (sqrt(5) - 1)/2 by stieltjes",
+                               "PROVED"),
+    "gue_beside_gaussian_moments": (
+        "let n : positive integer\nlet M ~ GUE(n)\nlet Z ~ Normal(0, 1)",
+        "E[tr(M^2)] + E[Z^2] + E[Z^4] + E[Z^6] = n^2 + E[Z^2] + E[Z^4] + E[Z^6]",
+        "E[tr(M^2)] + E[Z^2] + E[Z^4] + E[Z^6]\n= n^2 + E[Z^2] + E[Z^4] + E[Z^6] by genus_expansion",
+        "PROVED"),
+    "master_theorem_unbounded_inner_average": (
+        "let n : positive integer\nlet x ~ Vector(n)", "avg(x^2 * avg(exp(x^2/4))) -> sqrt(2) as n -> oo",
+        "avg(x^2 * avg(exp(x^2/4)))\n-> sqrt(2) as n -> oo by master_theorem", "UNDECIDED"),
 }
 
 
@@ -227,3 +271,25 @@ def test_a_step_off_the_library_gets_its_verdict(name, snapshot):
     verdict, steps = report_of(theorem(header, claim, chain), name, "t")
     assert verdict == expected, steps
     recorded(f"case::{name}", verdict, steps, snapshot)
+
+
+@pytest.mark.parametrize("k, value", [(1, 0), (2, 3), (3, 0), (4, 27)])
+def test_the_moment_of_an_iid_sum_at_small_powers(k, value):
+    """E[(X_1 + X_2 + X_3)^k] by set partitions without singletons, with E X = 0, E X^2 = 1 and
+    E X^4 = 3: n m4 + 3 n (n - 1) m2^2 = 27 at k = 4. (No power reaches the evaluator with
+    exponent 0: sympy evaluates S^0 to 1 first.)"""
+    import sympy
+
+    from tpcheck.engines.heads import Expectation
+    from tpcheck.expectations.evaluators import sum_power_value
+    from tpcheck.lang.elaborate import elaborate_theorem
+    from tpcheck.lang.parser import parse
+
+    text = theorem("let X[1..3] iid with E[X] = 0, E[X^2] = 1, E[X^3] = 0, E[X^4] = 3", "E[X[1]] = 0",
+                   "E[X[1]]\n= 0 by iid_moment")
+    (tree,) = parse(text).theorems
+    ctx = elaborate_theorem(tree, text.split("\n")).context
+    (x,) = [s for s in ctx.laws if getattr(s, "name", "") == "X"]
+    i = sympy.Symbol("i", integer=True)
+    total = sympy.Sum(sympy.Indexed(x, i), (i, 1, 3))
+    assert sum_power_value(Expectation(total**k), ctx) == value
