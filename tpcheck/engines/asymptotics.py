@@ -24,6 +24,7 @@ from math import lcm
 import sympy
 from sympy.polys.polyerrors import BasePolynomialError
 
+from tpcheck.engines.equality import vanishing_denominator
 from tpcheck.engines.heads import Expectation
 from tpcheck.engines.instances import InstanceSpace
 from tpcheck.trusted import rests_on
@@ -104,6 +105,8 @@ def _puiseux_form(expr: sympy.Expr, n: sympy.Symbol
     q = lcm(*[int(r.q) for r in exps]) if exps else 1
     t = sympy.Symbol("t", positive=True)
     num, den = sympy.fraction(sympy.cancel(sympy.together(expr.xreplace({n: t ** (-q)}))))
+    if num.has(sympy.zoo, sympy.nan):  # cancel met a denominator that vanishes identically
+        num, den = sympy.Integer(1), sympy.Integer(0)
     try:
         return sympy.Poly(num, t), sympy.Poly(den, t), q
     except sympy.PolynomialError:
@@ -201,6 +204,10 @@ def limit_cases(expr: sympy.Expr, n: sympy.Symbol, space: InstanceSpace | None =
     if n not in expr.free_symbols:
         return [LimitCase({}, (), LimitResult(expr, "constant",
                                               f"the expression does not depend on {n}"))]
+    zero = vanishing_denominator(expr)
+    if zero is not None:
+        return [LimitCase({}, (), LimitResult(
+            None, "undefined", f"the expression is undefined: it divides by {zero}, which is identically 0"))]
     form = _puiseux_form(expr, n)
     if isinstance(form, str):
         return [LimitCase({}, (), _by_continuity(expr, n, space, depth, form))]
