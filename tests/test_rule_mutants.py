@@ -69,7 +69,7 @@ def step_record(step) -> list:  # noqa: ANN001
 
 def recorded(label: str, verdict: str, steps: list, snapshot: dict, oracle: str = "") -> None:
     """Compare with the snapshot (or write it, when updating)."""
-    if os.environ.get("TPCHECK_UPDATE_SNAPSHOTS"):
+    if os.environ.get("TPCHECK_UPDATE_SNAPSHOTS") == "1":
         snapshot[label] = {"oracle": oracle, "verdict": verdict, "steps": steps}
         return
     entry = RECORDED.get(label)
@@ -108,7 +108,7 @@ def _sample():
 
 
 def _recorded() -> dict[str, dict[str, str]]:
-    if os.environ.get("TPCHECK_UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+    if os.environ.get("TPCHECK_UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
         return {}
     return json.loads(SNAPSHOT.read_text())
 
@@ -122,7 +122,7 @@ def snapshot():
     """Mutants' verdicts as checked now, written to the snapshot when updating."""
     seen: dict[str, dict[str, str]] = {}
     yield seen
-    if os.environ.get("TPCHECK_UPDATE_SNAPSHOTS") and seen:
+    if os.environ.get("TPCHECK_UPDATE_SNAPSHOTS") == "1" and seen:
         # entries of tests that did not run (a -k selection) are kept
         old = json.loads(SNAPSHOT.read_text()) if SNAPSHOT.exists() else {}
         SNAPSHOT.write_text(json.dumps(dict(sorted({**old, **seen}.items())), indent=1) + "\n")
@@ -131,7 +131,7 @@ def snapshot():
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: f"{m.theorem}-{zlib.crc32(m.text.encode()):08x}")
 def test_a_library_mutant_keeps_its_recorded_verdict(mutant, snapshot):
     verdict, steps = report_of(mutant.text, f"{mutant.file}::{mutant.theorem}", mutant.theorem)
-    if os.environ.get("TPCHECK_UPDATE_SNAPSHOTS"):
+    if os.environ.get("TPCHECK_UPDATE_SNAPSHOTS") == "1":
         oracle = judge_mutant(mutant).status
     else:
         oracle = RECORDED.get(mutant.label, {}).get("oracle", "")

@@ -87,6 +87,22 @@ def canonical(expr: sympy.Expr) -> sympy.Expr:
     return sympy.cancel(sympy.together(e))
 
 
+def vanishing_denominator(expr: sympy.Expr) -> sympy.Expr | None:
+    """A denominator of ``expr`` that is identically 0, or None.
+
+    Such an expression is undefined for every value of its symbols, and the canonical form
+    would cancel the 0/0 away: ((n+1)^2 - n^2 - 2n - 1)/(n^2 - (n+1)^2 + 2n + 1) reduces to -1.
+    Every base raised to a negative power is reduced to its canonical form (exact, over Q and
+    the radicals in it); ``zoo`` or ``nan`` (a division by a literal 0) count too."""
+    for bad in (sympy.zoo, sympy.nan):
+        if expr.has(bad):
+            return sympy.Integer(0)
+    for sub in sympy.preorder_traversal(expr):
+        if isinstance(sub, sympy.Pow) and sub.exp.is_negative and canonical(sub.base) == 0:
+            return sub.base
+    return None
+
+
 def plain_symbols(*exprs: sympy.Expr) -> list[sympy.Symbol]:
     """The free plain symbols of ``exprs`` (sympy also lists X[i] and X for an indexed X[i],
     even where i is bound by a sum: those are not parameters one may give values to)."""
@@ -201,6 +217,12 @@ def decide_equal(
     rests_on("canonical-form")
     if (lhs - rhs).has(sympy.Sum, sympy.Product, narayana, pairings, ncpairings, GenusSum):
         rests_on("finite-evaluation")
+    for side, which in ((lhs, "left"), (rhs, "right")):
+        zero = vanishing_denominator(side)
+        if zero is not None:
+            return Decision("unknown", "undefined",
+                            f"the {which} side is undefined: it divides by {zero}, which is "
+                            "identically 0")
     diff = canonical(lhs - rhs)
     if diff == 0:
         return Decision("equal", "canonical form", "lhs - rhs reduces to 0 over Q")

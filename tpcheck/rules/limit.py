@@ -35,7 +35,8 @@ def limit(goal: Goal, args: tuple, ctx: Context) -> Judgement:
         return Judgement.undecided("limit: the limit value must not depend on the limit variable")
     cases = limit_cases(goal.lhs, n, ctx.space)
     only_n = not plain_symbols(goal.lhs) or plain_symbols(goal.lhs) == [n]
-    if len(cases) == 1 and cases[0].result.value is None and not cases[0].unsolved and only_n:
+    if len(cases) == 1 and cases[0].result.value is None and not cases[0].unsolved and only_n \
+            and cases[0].result.method != "undefined":
         return _by_gruntz(goal, ctx, cases[0].result.reason)
     undecided: list[str] = []
     for case in cases:
