@@ -18,14 +18,13 @@ from typing import Any
 import numpy as np
 import sympy
 
-from tpcheck.api import parse_text, read_proof_file
+from tpcheck.api import read_proof_file, theorem_from_text
 from tpcheck.engines.asymptotics import asymptotic_order
 from tpcheck.engines.heads import Expectation
 from tpcheck.engines.laws import MatrixEnsemble
 from tpcheck.engines.mpmath_eval import evaluate
-from tpcheck.errors import SourceError, TpcheckError, printable
+from tpcheck.errors import TpcheckError, printable
 from tpcheck.kernel import Goal, Judgement, Theorem, Verdict
-from tpcheck.lang.elaborate import elaborate_theorem
 from tpcheck.witness.montecarlo import MAX_SAMPLES, NotApplicable, one_run
 from tpcheck.witness.stats import loglog_slope
 
@@ -70,23 +69,9 @@ class Sweep:
 
 def load_theorem(path: str, name: str | None) -> Theorem:
     """The elaborated theorem ``name`` of a proof file (its only one when ``name`` is None),
-    read and parsed as ``tpcheck check`` reads it (:func:`tpcheck.api.parse_text`)."""
-    text = read_proof_file(path)  # a regular file, bounded in size, UTF-8
-    parsed = parse_text(text, path)
-    if parsed.tree is None:
-        raise TpcheckError("\n".join(parsed.errors + parsed.internal_errors))
-    candidates = [t for t in parsed.tree.theorems if name is None or t.name == name]
-    if not candidates:
-        raise TpcheckError(f"no theorem named {name!r} in {path}")
-    if name is None and len(candidates) > 1:
-        names = ", ".join(t.name for t in candidates)
-        raise TpcheckError(f"{path} has several theorems; pick one with --theorem ({names})")
-    try:
-        return elaborate_theorem(candidates[0], text.splitlines())
-    except SourceError as exc:
-        raise exc.attach(path, text) from None
-    except RecursionError:
-        raise TpcheckError(f"{path}: nested too deeply to read") from None
+    read, parsed and elaborated as ``tpcheck check`` reads it
+    (:func:`tpcheck.api.theorem_from_text`: bounded elaboration in a child process)."""
+    return theorem_from_text(read_proof_file(path), path, name)
 
 
 def exact_finite_value(theorem: Theorem) -> sympy.Expr | None:
