@@ -1,6 +1,10 @@
-"""The trusted kernel: proof objects, verdicts, the rule registry and the check loop.
+"""The trusted kernel: proof objects (:mod:`.proof`), verdicts and judgements (:mod:`.verdict`),
+the rule registry (:mod:`.rules`), the check loop (:mod:`.check`) and the bounded children that
+run each rule and witness within a CPU-time and memory budget (:mod:`.bounded`).
 
-Nothing outside this package turns a judgement into a verdict.
+It imports only the foundation and the engines; the rules register themselves into it. A rule
+returns a judgement; only the check loop turns judgements into the verdicts of steps and
+theorems (PARTIAL and DISPUTED are the kernel's alone).
 """
 
 from tpcheck.kernel.check import (

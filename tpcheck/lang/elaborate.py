@@ -212,10 +212,9 @@ class _Definition:
     size model sees every power and factorial the call makes (substituting values into the
     formal body would let sympy evaluate y^10000 at y = 10^2000 unchecked)."""
 
-    params: tuple[sympy.Symbol, ...]
-    body: sympy.Expr
-    names: tuple[str, ...] = ()
-    syntax: ast.Node | None = None
+    body: sympy.Expr  # over the formal symbols; the value itself when there are no parameters
+    names: tuple[str, ...]
+    syntax: ast.Node
 
 
 @dataclass
@@ -491,8 +490,8 @@ class Elaborator:
             return s.symbols[node.id]
         if node.id in s.definitions:
             d = s.definitions[node.id]
-            if d.params:
-                raise ElaborationError(f"'{node.id}' is a function of {len(d.params)} "
+            if d.names:
+                raise ElaborationError(f"'{node.id}' is a function of {len(d.names)} "
                                        "argument(s); call it", node.pos)
             return d.body
         if node.id in CONSTANTS:
@@ -517,9 +516,9 @@ class Elaborator:
         s = self.scope
         if node.func in s.definitions:
             d = s.definitions[node.func]
-            if len(node.args) != len(d.params):
+            if len(node.args) != len(d.names):
                 raise ElaborationError(
-                    f"'{node.func}' takes {len(d.params)} argument(s), got {len(node.args)}",
+                    f"'{node.func}' takes {len(d.names)} argument(s), got {len(node.args)}",
                     node.pos)
             values = [self.expr(a) for a in node.args]
             outer, s.bound = s.bound, dict(zip(d.names, values, strict=True))
@@ -790,7 +789,7 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
             finally:
                 for p in item.params:
                     scope.bound.pop(p, None)
-            scope.definitions[item.name] = _Definition(formal, body, item.params, item.body)
+            scope.definitions[item.name] = _Definition(body, item.params, item.body)
 
     assumptions = [(el.expr(a.lhs), a.rel, el.expr(a.rhs)) for a in t.assumptions]
     slacks = _slacks(assumptions)
