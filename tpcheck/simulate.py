@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from tpcheck.engines.heads import Expectation
 from tpcheck.engines.laws import MatrixEnsemble
 from tpcheck.engines.mpmath_eval import evaluate
 from tpcheck.errors import TpcheckError, printable
-from tpcheck.kernel import Goal, Judgement, Theorem, Verdict
+from tpcheck.kernel import Goal, Judgement, MontecarloSettings, Theorem, Verdict
 from tpcheck.witness.montecarlo import MAX_SAMPLES, NotApplicable, one_run
 from tpcheck.witness.stats import loglog_slope
 
@@ -109,9 +109,8 @@ def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
         raise TpcheckError("the theorem has no size parameter n")
     limit = claim.rhs if claim.rel == "->" else sympy.Integer(0)
     exact = exact_finite_value(theorem)
-    cfgs = theorem.crosschecks.get("montecarlo") or [{}]
-    base = dict(cfgs[0])
-    at = dict(base.get("fixed", {}))
+    base = (theorem.crosschecks.montecarlo or (MontecarloSettings(),))[0]
+    at = dict(base.fixed)
     for key, value in fixed.items():
         sym = theorem.context.symbols.get(key)
         if sym is None:
@@ -128,7 +127,7 @@ def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
         if progress:
             bar = "#" * (i + 1) + "." * (len(sizes) - i - 1)
             print(f"\r[{bar}] n = {size}", end="", file=sys.stderr, flush=True)
-        cfg = {**base, "samples": samples, "fixed": {**at, n: sympy.Integer(size)}}
+        cfg = replace(base, samples=samples, fixed={**at, n: sympy.Integer(size)})
         try:
             with np.errstate(all="ignore"):  # a non-finite integrand is reported just below
                 ev = one_run(goal, theorem.context, Judgement(Verdict.PROVED, ""), cfg, seed + i,

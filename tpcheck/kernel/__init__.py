@@ -13,14 +13,27 @@ from tpcheck.kernel.check import (
     Options,
     StepResult,
     TheoremResult,
+    Witness,
     check_theorem,
 )
-from tpcheck.kernel.proof import Context, Goal, Parameter, Step, Theorem
+from tpcheck.kernel.proof import (
+    Context,
+    Crosschecks,
+    Goal,
+    MontecarloSettings,
+    MpmathSettings,
+    Parameter,
+    RuleSettings,
+    Step,
+    Theorem,
+    WitnessSettings,
+)
 from tpcheck.kernel.rules import REGISTRY, Rule, lookup, rule
 from tpcheck.kernel.verdict import Evidence, Judgement, Verdict, weakest
 
 __all__ = [
-    "DEFAULT_BUDGET", "DEFAULT_WITNESS_BUDGET", "REGISTRY", "Context", "Evidence", "Goal",
-    "Judgement", "Options", "Parameter", "Rule", "Step", "StepResult", "Theorem", "TheoremResult",
-    "Verdict", "check_theorem", "lookup", "rule", "weakest",
+    "DEFAULT_BUDGET", "DEFAULT_WITNESS_BUDGET", "REGISTRY", "Context", "Crosschecks", "Evidence",
+    "Goal", "Judgement", "MontecarloSettings", "MpmathSettings", "Options", "Parameter", "Rule",
+    "RuleSettings", "Step", "StepResult", "Theorem", "TheoremResult", "Verdict", "Witness",
+    "WitnessSettings", "check_theorem", "lookup", "rule", "weakest",
 ]

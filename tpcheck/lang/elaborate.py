@@ -51,7 +51,17 @@ from tpcheck.engines.heads import (
     sech,
 )
 from tpcheck.errors import ElaborationError, Position
-from tpcheck.kernel.proof import Context, Goal, Parameter, Step, Theorem
+from tpcheck.kernel.proof import (
+    Context,
+    Crosschecks,
+    Goal,
+    MontecarloSettings,
+    MpmathSettings,
+    Parameter,
+    RuleSettings,
+    Step,
+    Theorem,
+)
 from tpcheck.kernel.rules import REGISTRY
 from tpcheck.lang import ast
 from tpcheck.lang.parser import MAX_DEPTH, MAX_EXPRESSION_SIZE, chain_group, fold_chain
@@ -815,13 +825,14 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
         steps.append(Step(line, link.pos.col, goal, link.rule.name, args, source))
         previous = rhs
 
-    crosschecks: dict[str, Any] = {"mpmath": {}, "montecarlo": []}
+    mpmath: dict[str, Any] = {}
+    montecarlo: list[dict[str, Any]] = []
     for c in t.crosschecks:
         if c.kind not in ("mpmath", "montecarlo"):
             raise ElaborationError(f"unknown witness '{c.kind}' (mpmath or montecarlo)", c.pos)
-        entry = crosschecks["mpmath"] if c.kind == "mpmath" else {}
+        entry = mpmath if c.kind == "mpmath" else {}
         if c.kind == "montecarlo":
-            crosschecks["montecarlo"].append(entry)
+            montecarlo.append(entry)
         for key, node in c.settings:
             if key not in WITNESS_SETTINGS[c.kind]:
                 raise ElaborationError(
@@ -865,9 +876,10 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
                     raise ElaborationError(f"'{name}' must be fixed to a rational number", node.pos)
                 entry["fixed"][sym] = value
 
-    settings = {"definitions": frozenset(scope.definitions)}
-    if "digits" in crosschecks["mpmath"]:
-        settings["digits"] = crosschecks["mpmath"]["digits"]
+    # the one place where the crosscheck lines become typed settings
+    crosschecks = Crosschecks(MpmathSettings(**mpmath),
+                              tuple(MontecarloSettings(**entry) for entry in montecarlo))
+    settings = RuleSettings(frozenset(scope.definitions), crosschecks.mpmath.digits)
     context = Context(dict(scope.symbols), params, laws, assumptions, settings)
     return Theorem(t.name, t.statement, t.pos.line, claim, start, steps, context,
                    list(t.cites), crosschecks)

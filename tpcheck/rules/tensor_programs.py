@@ -37,7 +37,7 @@ def master_theorem(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     (VERIFIED). Reference: Yang, Tensor Programs I (2019), III (2020); theory facts §4.2.
     """
     n = goal.limit_var
-    digits = working_digits(ctx.settings.get("digits", DEFAULT_DIGITS))
+    digits = working_digits(DEFAULT_DIGITS if ctx.settings.digits is None else ctx.settings.digits)
     dps = digits + 10
     rests_on("z-calculus")
     seen: list[int] = []
