@@ -43,7 +43,18 @@ from tpcheck.engines.heads import Expectation
 from tpcheck.engines.hypergeometric import LinearCondition, NonvanishingPolynomial, term_ratio
 from tpcheck.engines.instances import InstanceSpace
 from tpcheck.errors import ProofStructureError
-from tpcheck.kernel import REGISTRY, Evidence, Judgement, Options, Verdict, bounded, rule, weakest
+from tpcheck.kernel import (
+    REGISTRY,
+    Evidence,
+    Judgement,
+    Options,
+    Verdict,
+    Witness,
+    WitnessSettings,
+    bounded,
+    rule,
+    weakest,
+)
 from tpcheck.kernel.bounded import RunClock, cpu_limits, cpu_seconds, lowered, run_bounded
 from tpcheck.kernel.check import (
     capped,
@@ -192,7 +203,7 @@ def test_a_step_records_where_it_is_and_what_it_says():
 def test_an_unknown_rule_is_undecided_by_name():
     x = sympy.Symbol("x")
     step = Step(3, 1, Goal(x, "=", x), "no_such_rule", (), "= x by no_such_rule")
-    result = check_step(step, None, Options(budget=None), [], 0, {})
+    result = check_step(step, None, Options(budget=None), [], 0, NO_SETTINGS)
     assert result.verdict is Verdict.UNDECIDED
     assert result.detail == "unknown rule 'no_such_rule'"
 
@@ -250,30 +261,32 @@ def test_a_long_tolerance_is_abbreviated_in_the_reason(fixed_rule, tolerance, sh
     assert step.detail.endswith(f"but does not judge the tolerance {shown}")
 
 
-def _pid_witness(goal, ctx, judgement, settings, seed):
+def _pid(goal, ctx, judgement, settings, seed):
     return [Evidence("mpmath", True, "agrees", {"pid": os.getpid(), "seed": seed})]
 
 
-_pid_witness.kind = "mpmath"
-
-
-def _crashing_witness(goal, ctx, judgement, settings, seed):
+def _crash(goal, ctx, judgement, settings, seed):
     raise RuntimeError("kaboom")
 
 
-_crashing_witness.kind = "mpmath"
-
-
-def _anonymous_crash(goal, ctx, judgement, settings, seed):
+def _crash_with_two_lines(goal, ctx, judgement, settings, seed):
     raise ValueError("first line\nsecond line")
 
 
-def _against_witness(goal, ctx, judgement, settings, seed):
+def _against(goal, ctx, judgement, settings, seed):
     return [Evidence("montecarlo", False, "z = 9.1")]
 
 
-def _not_evidence_witness(goal, ctx, judgement, settings, seed):
+def _not_evidence(goal, ctx, judgement, settings, seed):
     return [sympy.Symbol("x") + 1, Evidence("mpmath", True, "agrees")]
+
+
+NO_SETTINGS = WitnessSettings()
+_pid_witness = Witness("mpmath", _pid)
+_crashing_witness = Witness("mpmath", _crash)
+_anonymous_crash = Witness("witness", _crash_with_two_lines)
+_against_witness = Witness("witness", _against)
+_not_evidence_witness = Witness("witness", _not_evidence)
 
 
 def _proved_step(fixed_rule):
@@ -291,8 +304,8 @@ def test_a_rule_runs_bounded_in_a_child_process(fixed_rule):
     try:
         x = sympy.Symbol("x")
         step = Step(7, 3, Goal(x, "=", x), "where", (), "= x by where")
-        bounded_step = check_step(step, None, Options(budget=30, witnesses=False), [], 0, {})
-        in_process = check_step(step, None, Options(budget=None, witnesses=False), [], 0, {})
+        bounded_step = check_step(step, None, Options(budget=30, witnesses=False), [], 0, NO_SETTINGS)
+        in_process = check_step(step, None, Options(budget=None, witnesses=False), [], 0, NO_SETTINGS)
     finally:
         REGISTRY.pop("where")
     assert bounded_step.verdict is Verdict.PROVED and bounded_step.detail != f"pid {os.getpid()}"
@@ -302,7 +315,7 @@ def test_a_rule_runs_bounded_in_a_child_process(fixed_rule):
 def test_witnesses_run_bounded_in_a_child_and_every_one_runs(fixed_rule):
     step = _proved_step(fixed_rule)
     witnesses = [_crashing_witness, _anonymous_crash, _pid_witness]
-    result = check_step(step, None, Options(budget=None, witness_budget=30), witnesses, 11, {})
+    result = check_step(step, None, Options(budget=None, witness_budget=30), witnesses, 11, NO_SETTINGS)
     crash, anonymous, ran = result.evidence
     assert (crash.kind, crash.ok) == ("mpmath", None)
     assert crash.detail.startswith("witness did not finish: RuntimeError: kaboom")
@@ -316,7 +329,7 @@ def test_witnesses_run_bounded_in_a_child_and_every_one_runs(fixed_rule):
 def test_a_witness_against_the_judgement_disputes_the_step(fixed_rule):
     step = _proved_step(fixed_rule)
     result = check_step(step, None, Options(budget=None, witness_budget=30),
-                        [_pid_witness, _against_witness], 0, {})
+                        [_pid_witness, _against_witness], 0, NO_SETTINGS)
     assert result.verdict is Verdict.DISPUTED and result.judged is Verdict.PROVED
     assert result.disagreement == ("montecarlo witness contradicts the PROVED judgement of rule "
                                    "yes: z = 9.1")
@@ -325,7 +338,7 @@ def test_a_witness_against_the_judgement_disputes_the_step(fixed_rule):
 def test_what_a_witness_returns_that_is_not_evidence_is_recorded_as_inconclusive(fixed_rule):
     step = _proved_step(fixed_rule)
     result = check_step(step, None, Options(budget=None, witness_budget=30),
-                        [_not_evidence_witness], 0, {})
+                        [_not_evidence_witness], 0, NO_SETTINGS)
     odd, fine = result.evidence
     assert (odd.kind, odd.ok, odd.detail) == ("witness", None, "x + 1")
     assert (fine.kind, fine.ok, fine.detail) == ("mpmath", True, "agrees")
@@ -336,11 +349,11 @@ def test_no_witness_runs_on_an_undecided_step_or_when_witnesses_are_off(fixed_ru
     fixed_rule("dunno", Judgement.undecided("dunno: cannot tell"))
     x = sympy.Symbol("x")
     step = Step(7, 3, Goal(x, "=", x), "dunno", (), "= x by dunno")
-    result = check_step(step, None, Options(budget=None), [_against_witness], 0, {})
+    result = check_step(step, None, Options(budget=None), [_against_witness], 0, NO_SETTINGS)
     assert result.verdict is Verdict.UNDECIDED and not result.evidence
     proved = _proved_step(fixed_rule)
     result = check_step(proved, None, Options(budget=None, witnesses=False), [_against_witness],
-                        0, {})
+                        0, NO_SETTINGS)
     assert result.verdict is Verdict.PROVED and not result.evidence
 
 
@@ -475,8 +488,13 @@ def test_a_theorem_built_without_witness_settings_is_checked(fixed_rule):
     assert result.verdict is Verdict.PROVED and result.seed == zlib.crc32(b"t") % 2**31
 
 
-def _settings_witness(goal, ctx, judgement, settings, seed):
-    return [Evidence("montecarlo", None, "settings", {"settings": settings, "seed": seed})]
+def _settings(goal, ctx, judgement, settings, seed):
+    data = {"scale": settings.montecarlo_scale, "digits": settings.crosschecks.mpmath.digits,
+            "samples": [c.samples for c in settings.crosschecks.montecarlo], "seed": seed}
+    return [Evidence("montecarlo", None, "settings", data)]
+
+
+_settings_witness = Witness("witness", _settings)
 
 
 def test_the_witnesses_get_the_theorems_settings_seed_and_scale(fixed_rule):
@@ -488,9 +506,7 @@ def test_the_witnesses_get_the_theorems_settings_seed_and_scale(fixed_rule):
     result = check_theorem(theorem_, Options(budget=None, witness_budget=None, montecarlo_scale=0.25),
                            [_settings_witness])
     (evidence,) = result.steps[0].evidence
-    settings = evidence.data["settings"]
-    assert settings["montecarlo_scale"] == 0.25 and evidence.data["seed"] == 7
-    assert settings["mpmath"]["digits"] == 40 and settings["montecarlo"][0]["samples"] == 100
+    assert evidence.data == {"scale": 0.25, "digits": 40, "samples": [100], "seed": 7}
 
 
 def test_a_theorems_result_says_what_and_where_it_is():
@@ -985,16 +1001,16 @@ def test_a_step_gets_no_more_than_what_is_left_of_the_run(budget, left, result):
 
 def test_a_step_is_not_started_when_the_run_budget_is_spent(fixed_rule):
     step = _proved_step(fixed_rule)
-    result = check_step(step, None, Options(budget=5.0, run_budget=10.0), [], 0, {}, lambda: 0.0)
+    result = check_step(step, None, Options(budget=5.0, run_budget=10.0), [], 0, NO_SETTINGS, lambda: 0.0)
     assert result.verdict is Verdict.UNDECIDED
     assert result.detail == "yes: not checked: the run's CPU-time budget of 10 s is spent (run budget)"
     result = check_step(step, None, Options(budget=5.0, witness_budget=5.0, run_budget=10.0),
-                        [_pid_witness, _crashing_witness], 0, {}, _left_after_the_rule())
+                        [_pid_witness, _crashing_witness], 0, NO_SETTINGS, _left_after_the_rule())
     assert result.verdict is Verdict.PROVED
     assert [(e.kind, e.ok, e.detail) for e in result.evidence] == [
         ("mpmath", None, "not checked: the run's CPU-time budget of 10 s is spent (run budget)")] * 2
     result = check_step(step, None, Options(budget=5.0, witness_budget=5.0, run_budget=10.0),
-                        [_pid_witness], 0, {}, lambda: 0.5)
+                        [_pid_witness], 0, NO_SETTINGS, lambda: 0.5)
     (evidence,) = result.evidence
     assert evidence.ok and evidence.data["pid"] != os.getpid()  # half a second is enough
 
@@ -1013,12 +1029,12 @@ def test_a_step_cut_short_by_the_run_budget_says_so():
     try:
         x = sympy.Symbol("x")
         spinning = Step(7, 3, Goal(x, "=", x), "spin", (), "= x by spin")
-        capped_run = check_step(spinning, None, Options(budget=60.0, witnesses=False), [], 0, {},
+        capped_run = check_step(spinning, None, Options(budget=60.0, witnesses=False), [], 0, NO_SETTINGS,
                                 lambda: 0.5)
-        own_budget = check_step(spinning, None, Options(budget=0.5, witnesses=False), [], 0, {},
+        own_budget = check_step(spinning, None, Options(budget=0.5, witnesses=False), [], 0, NO_SETTINGS,
                                 lambda: 100.0)
         crashing = Step(7, 3, Goal(x, "=", x), "boom", (), "= x by boom")
-        crashed = check_step(crashing, None, Options(budget=60.0, witnesses=False), [], 0, {},
+        crashed = check_step(crashing, None, Options(budget=60.0, witnesses=False), [], 0, NO_SETTINGS,
                              lambda: 30.0)
     finally:
         REGISTRY.pop("spin")

@@ -208,12 +208,41 @@ def parse_text(text: str, path: str = "<input>") -> FileReport:
     return report
 
 
+def theorem_from_text(text: str, path: str = "<input>", name: str | None = None,
+                      options: Options | None = None) -> Theorem:
+    """The elaborated theorem ``name`` of a proof text (its only one when ``name`` is None),
+    parsed by :func:`parse_text` and elaborated by :func:`elaborate_bounded`, as
+    :func:`check_text` reads it; for front-ends that use a theorem without checking it
+    (``tpcheck simulate``). Any failure is one :class:`TpcheckError` naming the file."""
+    parsed = parse_text(text, path)
+    if parsed.tree is None:
+        raise TpcheckError("\n".join(parsed.errors + parsed.internal_errors))
+    candidates = [t for t in parsed.tree.theorems if name is None or t.name == name]
+    if not candidates:
+        raise TpcheckError(f"no theorem named {name!r} in {path}")
+    if name is None and len(candidates) > 1:
+        names = ", ".join(t.name for t in candidates)
+        raise TpcheckError(f"{path} has several theorems; pick one with --theorem ({names})")
+    t = candidates[0]
+    try:
+        return elaborate_bounded(t, text.split("\n"), options)
+    except SourceError as exc:
+        exc.message = safe(exc.message)
+        raise exc.attach(path, text) from None
+    except RecursionError:
+        raise TpcheckError(f"{path}: nested too deeply to read") from None
+    except _ReadingFailed as exc:
+        raise TpcheckError(f"{path}:{t.pos.line}:{t.pos.col}: internal error while reading "
+                           f"'{t.name}': {safe(str(exc))}") from None
+
+
 def check_text(text: str, path: str = "<input>", options: Options | None = None,
                clock: RunClock | None = None, only: str | None = None,
                parsed: FileReport | None = None) -> FileReport:
     """Check the proof text of one file (with ``only``, just the theorem of that name): the one
-    path by which the CLI, the LaTeX driver, ``tpcheck simulate``, the pytest plugin and
-    :func:`check` check text.
+    path by which the CLI, the LaTeX driver, the pytest plugin and :func:`check` check text
+    (``tpcheck simulate``, which runs a theorem without checking it, reads it through
+    :func:`theorem_from_text`: the same parse and the same bounded elaboration).
 
     ``clock`` counts the run's CPU time against ``options.run_budget`` (a new one by default;
     pass one to share a budget between files); ``parsed``, the :func:`parse_text` of ``text``,

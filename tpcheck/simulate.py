@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import sympy
 
-from tpcheck.api import parse_text, read_proof_file
+from tpcheck.api import read_proof_file, theorem_from_text
 from tpcheck.engines.asymptotics import asymptotic_order
 from tpcheck.engines.heads import Expectation
 from tpcheck.engines.laws import MatrixEnsemble
 from tpcheck.engines.mpmath_eval import evaluate
-from tpcheck.errors import SourceError, TpcheckError, printable
-from tpcheck.kernel import Goal, Judgement, Theorem, Verdict
-from tpcheck.lang.elaborate import elaborate_theorem
+from tpcheck.errors import TpcheckError, printable
+from tpcheck.kernel import Goal, Judgement, MontecarloSettings, Theorem, Verdict
 from tpcheck.witness.montecarlo import MAX_SAMPLES, NotApplicable, one_run
 from tpcheck.witness.stats import loglog_slope
 
@@ -70,23 +69,9 @@ class Sweep:
 
 def load_theorem(path: str, name: str | None) -> Theorem:
     """The elaborated theorem ``name`` of a proof file (its only one when ``name`` is None),
-    read and parsed as ``tpcheck check`` reads it (:func:`tpcheck.api.parse_text`)."""
-    text = read_proof_file(path)  # a regular file, bounded in size, UTF-8
-    parsed = parse_text(text, path)
-    if parsed.tree is None:
-        raise TpcheckError("\n".join(parsed.errors + parsed.internal_errors))
-    candidates = [t for t in parsed.tree.theorems if name is None or t.name == name]
-    if not candidates:
-        raise TpcheckError(f"no theorem named {name!r} in {path}")
-    if name is None and len(candidates) > 1:
-        names = ", ".join(t.name for t in candidates)
-        raise TpcheckError(f"{path} has several theorems; pick one with --theorem ({names})")
-    try:
-        return elaborate_theorem(candidates[0], text.splitlines())
-    except SourceError as exc:
-        raise exc.attach(path, text) from None
-    except RecursionError:
-        raise TpcheckError(f"{path}: nested too deeply to read") from None
+    read, parsed and elaborated as ``tpcheck check`` reads it
+    (:func:`tpcheck.api.theorem_from_text`: bounded elaboration in a child process)."""
+    return theorem_from_text(read_proof_file(path), path, name)
 
 
 def exact_finite_value(theorem: Theorem) -> sympy.Expr | None:
@@ -124,9 +109,8 @@ def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
         raise TpcheckError("the theorem has no size parameter n")
     limit = claim.rhs if claim.rel == "->" else sympy.Integer(0)
     exact = exact_finite_value(theorem)
-    cfgs = theorem.crosschecks.get("montecarlo") or [{}]
-    base = dict(cfgs[0])
-    at = dict(base.get("fixed", {}))
+    base = (theorem.crosschecks.montecarlo or (MontecarloSettings(),))[0]
+    at = dict(base.fixed)
     for key, value in fixed.items():
         sym = theorem.context.symbols.get(key)
         if sym is None:
@@ -143,7 +127,7 @@ def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
         if progress:
             bar = "#" * (i + 1) + "." * (len(sizes) - i - 1)
             print(f"\r[{bar}] n = {size}", end="", file=sys.stderr, flush=True)
-        cfg = {**base, "samples": samples, "fixed": {**at, n: sympy.Integer(size)}}
+        cfg = replace(base, samples=samples, fixed={**at, n: sympy.Integer(size)})
         try:
             with np.errstate(all="ignore"):  # a non-finite integrand is reported just below
                 ev = one_run(goal, theorem.context, Judgement(Verdict.PROVED, ""), cfg, seed + i,

@@ -1,7 +1,11 @@
-"""Mathematical heads that sympy lacks: expectation ``E[.]`` and the Narayana numbers.
+"""Mathematical heads that sympy lacks: ``E[.]``, ``Var[.]``, ``P[.]``; the counting functions
+``narayana``, ``pairings``, ``ncpairings``; ``relu``; the moment sums of iid sums
+(``moment_sum``); random-matrix traces and the genus sum (``tr(M^k)``, ``genus_sum``); and the
+vectors and averages of tensor programs (``A*x``, ``W^k*x``, ``avg``).
 
-These are plain sympy ``Function`` subclasses that never evaluate on their own (except the
-Narayana numbers at integer arguments), so a rule decides when an expectation is replaced.
+They are plain sympy ``Function`` subclasses that do not evaluate on their own (a few at
+concrete arguments, as their docstrings say), so a rule decides when an expectation, a count
+or an average is replaced by its value.
 """
 
 from __future__ import annotations

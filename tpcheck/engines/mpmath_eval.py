@@ -280,9 +280,11 @@ def _eval_integral(e: sympy.Integral, env: dict, b: _Backend, hook) -> Any:  # n
     return quad(integrand, [a, c])
 
 
-#: Digits a numeric check works to unless the file asks for others.
+#: Digits a numeric check works to unless the file asks for others (``crosscheck mpmath digits
+#: D``); never fewer than 15, whatever the file asks (:func:`tpcheck.kernel.proof.working_digits`).
 DEFAULT_DIGITS = 30
-#: Extra digits carried beyond those claimed.
+#: Extra digits the numeric rule and the mpmath witness compute with beyond the working digits
+#: (master_theorem computes its quadratures at D + 10).
 GUARD_DIGITS = 15
 
 

@@ -1,6 +1,10 @@
-"""The trusted kernel: proof objects, verdicts, the rule registry and the check loop.
+"""The trusted kernel: proof objects (:mod:`.proof`), verdicts and judgements (:mod:`.verdict`),
+the rule registry (:mod:`.rules`), the check loop (:mod:`.check`) and the bounded children that
+run each rule and witness within a CPU-time and memory budget (:mod:`.bounded`).
 
-Nothing outside this package turns a judgement into a verdict.
+It imports only the foundation and the engines; the rules register themselves into it. A rule
+returns a judgement; only the check loop turns judgements into the verdicts of steps and
+theorems (PARTIAL and DISPUTED are the kernel's alone).
 """
 
 from tpcheck.kernel.check import (
@@ -9,14 +13,27 @@ from tpcheck.kernel.check import (
     Options,
     StepResult,
     TheoremResult,
+    Witness,
     check_theorem,
 )
-from tpcheck.kernel.proof import Context, Goal, Parameter, Step, Theorem
+from tpcheck.kernel.proof import (
+    Context,
+    Crosschecks,
+    Goal,
+    MontecarloSettings,
+    MpmathSettings,
+    Parameter,
+    RuleSettings,
+    Step,
+    Theorem,
+    WitnessSettings,
+)
 from tpcheck.kernel.rules import REGISTRY, Rule, lookup, rule
 from tpcheck.kernel.verdict import Evidence, Judgement, Verdict, weakest
 
 __all__ = [
-    "DEFAULT_BUDGET", "DEFAULT_WITNESS_BUDGET", "REGISTRY", "Context", "Evidence", "Goal",
-    "Judgement", "Options", "Parameter", "Rule", "Step", "StepResult", "Theorem", "TheoremResult",
-    "Verdict", "check_theorem", "lookup", "rule", "weakest",
+    "DEFAULT_BUDGET", "DEFAULT_WITNESS_BUDGET", "REGISTRY", "Context", "Crosschecks", "Evidence",
+    "Goal", "Judgement", "MontecarloSettings", "MpmathSettings", "Options", "Parameter", "Rule",
+    "RuleSettings", "Step", "StepResult", "Theorem", "TheoremResult", "Verdict", "Witness",
+    "WitnessSettings", "check_theorem", "lookup", "rule", "weakest",
 ]

@@ -19,7 +19,7 @@ import sympy
 
 from tpcheck.errors import Position, ProofStructureError
 from tpcheck.kernel.bounded import run_bounded
-from tpcheck.kernel.proof import Context, Goal, Step, Theorem, tolerance_text
+from tpcheck.kernel.proof import Context, Goal, Step, Theorem, WitnessSettings, tolerance_text
 from tpcheck.kernel.rules import lookup
 from tpcheck.kernel.verdict import (
     FLOAT_DIGITS_FLOOR,
@@ -41,12 +41,19 @@ DEFAULT_WITNESS_BUDGET = 120.0
 #: hostile or runaway input from running for days at 60 s a step.
 DEFAULT_RUN_BUDGET = 3600.0
 
-Witness = Callable[[Goal, Context, Judgement, dict[str, Any], int], list[Evidence]]
+@dataclass(frozen=True)
+class Witness:
+    """An independent check of a rule's judgement, run in a bounded child after the rule:
+    ``run(goal, context, judgement, settings, seed)`` returns evidence; ``kind`` names the
+    evidence recorded when it does not finish."""
+
+    kind: str
+    run: Callable[[Goal, Context, Judgement, WitnessSettings, int], list[Evidence]]
 #: Seconds left of the run's budget (<= 0 when spent), or None when it has none.
 TimeLeft = Callable[[], float | None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Options:
     #: CPU seconds per rule verifier, and for reading (elaborating) one theorem; None runs
     #: them in this process, without a budget (for Python users; the CLI refuses it)
@@ -218,9 +225,9 @@ def compose_relations(theorem: Theorem) -> tuple[str, Any]:
 
 def theorem_seed(theorem: Theorem) -> int:
     """The theorem's seed: the first one its Monte-Carlo settings give, else from its name."""
-    for cfg in theorem.crosschecks.get("montecarlo", []):
-        if "seed" in cfg:
-            return int(cfg["seed"])
+    for cfg in theorem.crosschecks.montecarlo:
+        if cfg.seed is not None:
+            return cfg.seed
     return zlib.crc32(theorem.name.encode()) % (2**31)
 
 
@@ -270,7 +277,7 @@ def _safe_judgement(j: Judgement) -> Judgement:
 
 def check_step(
     step: Step, context: Context, options: Options, witnesses: list[Witness], seed: int,
-    settings: dict[str, Any], time_left: TimeLeft | None = None,
+    settings: WitnessSettings, time_left: TimeLeft | None = None,
 ) -> StepResult:
     rule = lookup(step.rule)
     result = StepResult(step.line, step.col, step.rule, step.goal.rel, step.source,
@@ -311,11 +318,11 @@ def check_step(
     if not options.witnesses or judgement.verdict is Verdict.UNDECIDED:
         return result
     for witness in witnesses:
-        kind = getattr(witness, "kind", "witness")
+        kind = witness.kind
         if spent(time_left):
             result.evidence.append(Evidence(kind, None, run_budget_spent(options)))
             continue
-        out = run_bounded(witness, (step.goal, context, judgement, settings, seed),
+        out = run_bounded(witness.run, (step.goal, context, judgement, settings, seed),
                           capped(options.witness_budget, time_left))
         if not out.ok:
             reason = safe(out.reason.strip()).splitlines() or [""]
@@ -419,8 +426,7 @@ def check_theorem(
     """
     compose_relations(theorem)
     seed = theorem_seed(theorem)
-    settings = dict(theorem.crosschecks)
-    settings["montecarlo_scale"] = options.montecarlo_scale
+    settings = WitnessSettings(theorem.crosschecks, options.montecarlo_scale)
     steps = [check_step(s, theorem.context, options, witnesses, seed, settings, time_left)
              for s in theorem.steps]
     for s in steps:

@@ -5,6 +5,7 @@ These hold mathematics (sympy expressions over declared symbols), never source t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,54 @@ class Parameter:
     hi: int | None
 
 
+@dataclass(frozen=True)
+class RuleSettings:
+    """What a rule may read of the file besides the mathematics: the names of its definitions
+    (``definition(name)`` unfolds only those) and the digits it asks for (``crosscheck mpmath
+    digits D``; None: the numeric checks' default)."""
+
+    definitions: frozenset[str] = frozenset()
+    digits: int | None = None
+
+
+@dataclass(frozen=True)
+class MpmathSettings:
+    """``crosscheck mpmath digits D instances K [for k in a..b]``; None: the witness's default."""
+
+    digits: int | None = None
+    instances: int | None = None
+    range: tuple[sympy.Symbol, int, int] | None = None  # every instance of k in a..b
+
+
+@dataclass(frozen=True)
+class MontecarloSettings:
+    """One ``crosscheck montecarlo samples S seed s [law X ~ L] [at n = v]`` line; None: the
+    witness's default."""
+
+    samples: int | None = None
+    seed: int | None = None
+    range: tuple[sympy.Symbol, int, int] | None = None
+    laws: Mapping[Any, Any] = field(default_factory=dict)  # family label or matrix -> its law
+    fixed: Mapping[sympy.Symbol, sympy.Expr] = field(default_factory=dict)  # symbol -> rational
+
+
+@dataclass(frozen=True)
+class Crosschecks:
+    """The witnesses' settings a theorem declares, read by the elaborator in one place."""
+
+    mpmath: MpmathSettings = MpmathSettings()
+    montecarlo: tuple[MontecarloSettings, ...] = ()
+
+
+@dataclass(frozen=True)
+class WitnessSettings:
+    """What every witness of a step gets: the theorem's crosschecks and the run's scale of the
+    Monte-Carlo samples (``--montecarlo-scale``)."""
+
+    crosschecks: Crosschecks = Crosschecks()
+    montecarlo_scale: float = 1.0
+
+
 @dataclass
 class Context:
     """Everything a rule may consult about the theorem a step belongs to."""
@@ -53,7 +102,7 @@ class Context:
     parameters: list[Parameter]
     laws: dict[sympy.Symbol, Any]  # random symbol -> law (tpcheck.engines.laws)
     assumptions: list[tuple[sympy.Expr, str, sympy.Expr]]
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: RuleSettings = RuleSettings()
 
     @property
     def space(self) -> InstanceSpace:
@@ -93,7 +142,7 @@ class Theorem:
     steps: list[Step]
     context: Context
     cites: list[str] = field(default_factory=list)
-    crosschecks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    crosschecks: Crosschecks = Crosschecks()
 
 def working_digits(requested: object) -> int:
     """The digits a numeric check works to: the file's request, but never fewer than

@@ -66,7 +66,7 @@ class Evidence:
         return {"kind": self.kind, "ok": self.ok, "detail": self.detail, **self.data}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Judgement:
     """What a rule's verifier concluded about one step."""
 

@@ -51,7 +51,17 @@ from tpcheck.engines.heads import (
     sech,
 )
 from tpcheck.errors import ElaborationError, Position
-from tpcheck.kernel.proof import Context, Goal, Parameter, Step, Theorem
+from tpcheck.kernel.proof import (
+    Context,
+    Crosschecks,
+    Goal,
+    MontecarloSettings,
+    MpmathSettings,
+    Parameter,
+    RuleSettings,
+    Step,
+    Theorem,
+)
 from tpcheck.kernel.rules import REGISTRY
 from tpcheck.lang import ast
 from tpcheck.lang.parser import MAX_DEPTH, MAX_EXPRESSION_SIZE, chain_group, fold_chain
@@ -212,10 +222,9 @@ class _Definition:
     size model sees every power and factorial the call makes (substituting values into the
     formal body would let sympy evaluate y^10000 at y = 10^2000 unchecked)."""
 
-    params: tuple[sympy.Symbol, ...]
-    body: sympy.Expr
-    names: tuple[str, ...] = ()
-    syntax: ast.Node | None = None
+    body: sympy.Expr  # over the formal symbols; the value itself when there are no parameters
+    names: tuple[str, ...]
+    syntax: ast.Node
 
 
 @dataclass
@@ -491,8 +500,8 @@ class Elaborator:
             return s.symbols[node.id]
         if node.id in s.definitions:
             d = s.definitions[node.id]
-            if d.params:
-                raise ElaborationError(f"'{node.id}' is a function of {len(d.params)} "
+            if d.names:
+                raise ElaborationError(f"'{node.id}' is a function of {len(d.names)} "
                                        "argument(s); call it", node.pos)
             return d.body
         if node.id in CONSTANTS:
@@ -517,9 +526,9 @@ class Elaborator:
         s = self.scope
         if node.func in s.definitions:
             d = s.definitions[node.func]
-            if len(node.args) != len(d.params):
+            if len(node.args) != len(d.names):
                 raise ElaborationError(
-                    f"'{node.func}' takes {len(d.params)} argument(s), got {len(node.args)}",
+                    f"'{node.func}' takes {len(d.names)} argument(s), got {len(node.args)}",
                     node.pos)
             values = [self.expr(a) for a in node.args]
             outer, s.bound = s.bound, dict(zip(d.names, values, strict=True))
@@ -790,7 +799,7 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
             finally:
                 for p in item.params:
                     scope.bound.pop(p, None)
-            scope.definitions[item.name] = _Definition(formal, body, item.params, item.body)
+            scope.definitions[item.name] = _Definition(body, item.params, item.body)
 
     assumptions = [(el.expr(a.lhs), a.rel, el.expr(a.rhs)) for a in t.assumptions]
     slacks = _slacks(assumptions)
@@ -816,13 +825,14 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
         steps.append(Step(line, link.pos.col, goal, link.rule.name, args, source))
         previous = rhs
 
-    crosschecks: dict[str, Any] = {"mpmath": {}, "montecarlo": []}
+    mpmath: dict[str, Any] = {}
+    montecarlo: list[dict[str, Any]] = []
     for c in t.crosschecks:
         if c.kind not in ("mpmath", "montecarlo"):
             raise ElaborationError(f"unknown witness '{c.kind}' (mpmath or montecarlo)", c.pos)
-        entry = crosschecks["mpmath"] if c.kind == "mpmath" else {}
+        entry = mpmath if c.kind == "mpmath" else {}
         if c.kind == "montecarlo":
-            crosschecks["montecarlo"].append(entry)
+            montecarlo.append(entry)
         for key, node in c.settings:
             if key not in WITNESS_SETTINGS[c.kind]:
                 raise ElaborationError(
@@ -866,9 +876,10 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
                     raise ElaborationError(f"'{name}' must be fixed to a rational number", node.pos)
                 entry["fixed"][sym] = value
 
-    settings = {"definitions": frozenset(scope.definitions)}
-    if "digits" in crosschecks["mpmath"]:
-        settings["digits"] = crosschecks["mpmath"]["digits"]
+    # the one place where the crosscheck lines become typed settings
+    crosschecks = Crosschecks(MpmathSettings(**mpmath),
+                              tuple(MontecarloSettings(**entry) for entry in montecarlo))
+    settings = RuleSettings(frozenset(scope.definitions), crosschecks.mpmath.digits)
     context = Context(dict(scope.symbols), params, laws, assumptions, settings)
     return Theorem(t.name, t.statement, t.pos.line, claim, start, steps, context,
                    list(t.cites), crosschecks)

@@ -49,6 +49,15 @@ DOMAIN_WORDS = {
 RELATION_SYMBOLS = frozenset(ast.RELATIONS)
 
 
+#: How tightly each operator binds when printed (larger binds tighter): the one table of the
+#: text printer (:mod:`tpcheck.lang.printer`) and the LaTeX printer
+#: (:mod:`tpcheck.latex.expressions`), which bracket a sub-expression that binds less tightly
+#: than its place needs. It follows the parser's order, except that the printers bracket a
+#: product under a minus sign, -(2k), which the parser would read the same without brackets;
+#: ``postfix`` (``!``, ``!!``) binds tighter than any operator.
+PRECEDENCE = {"+": 10, "-": 10, "*": 20, "/": 20, "implicit": 25, "neg": 26, "^": 30, "postfix": 40}
+
+
 def parse(text: str) -> ast.ProofFile:
     """Parse a whole proof file."""
     return _Parser(tokenize(text)).proof_file()

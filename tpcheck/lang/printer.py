@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tpcheck.lang import ast
-from tpcheck.lang.parser import chain_group, fold_chain
-
-_PREC = {"+": 10, "-": 10, "*": 20, "/": 20, "implicit": 25, "^": 30}
+from tpcheck.lang.parser import PRECEDENCE, chain_group, fold_chain
 
 
 def to_source(node: ast.Node) -> str:
@@ -27,27 +25,28 @@ def _src(n: ast.Node, ctx: int) -> str:  # noqa: C901
         return n.id
     if chain_group(n) is not None:
         first, links = fold_chain(n)
-        p = _PREC[links[0].op]
+        p = PRECEDENCE[links[0].op]
         text = _src(first, p)
         for link in links:  # a loop, not recursion: a sum of 10^4 terms is one level
             text += f" {link.op} {_src(link.right, p + 1)}"
         return _wrap(text, p, ctx)
     if isinstance(n, ast.BinOp):
-        p = _PREC[n.op]
+        p = PRECEDENCE[n.op]
         if n.op == "^":
-            return _wrap(f"{_src(n.left, 31)}^{_src(n.right, 30)}", p, ctx)
+            return _wrap(f"{_src(n.left, p + 1)}^{_src(n.right, p)}", p, ctx)
         if n.op == "implicit":  # each sub-tree printed once: no time exponential in nesting
             if (isinstance(n.right, ast.Name | ast.Call | ast.Index | ast.Expect)
                     or (isinstance(n.right, ast.BinOp) and n.right.op == "^"
                         and isinstance(n.right.left, ast.Name))):
-                right = _src(n.right, 30)
+                right = _src(n.right, PRECEDENCE["^"])
             else:
                 right = f"({_src(n.right, 0)})"
-            return _wrap(f"{_src(n.left, 40)}{right}", p, ctx)
+            return _wrap(f"{_src(n.left, PRECEDENCE['postfix'])}{right}", p, ctx)
     if isinstance(n, ast.Neg):
-        return _wrap(f"-{_src(n.operand, 26)}", 26, ctx)
+        neg = PRECEDENCE["neg"]
+        return _wrap(f"-{_src(n.operand, neg)}", neg, ctx)
     if isinstance(n, ast.Postfix):
-        inner = _src(n.operand, 40)
+        inner = _src(n.operand, PRECEDENCE["postfix"])
         if isinstance(n.operand, ast.Postfix):
             inner = f"({inner})"  # "(n!)!" is not "n!!"
         return f"{inner}{n.op}"

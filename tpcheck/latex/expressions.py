@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from tpcheck.lang import ast
-from tpcheck.lang.parser import chain_group, fold_chain
+from tpcheck.lang.parser import PRECEDENCE, chain_group, fold_chain
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
@@ -28,7 +28,8 @@ OPERATORS = {
     "sech": r"\operatorname{sech}", "abs": None, "factorial": None,
 }
 
-_PREC = {"+": 10, "-": 10, "*": 20, "/": 20, "implicit": 25, "^": 30}
+#: A sum, product or integral sign binds its body to the right: looser than a product.
+BIG_OPERATOR = 15
 
 
 def name(identifier: str) -> str:
@@ -69,19 +70,19 @@ def _tex(n: ast.Node, ctx: int) -> str:  # noqa: C901
     if chain_group(n) is not None:
         return _chain(n, ctx)
     if isinstance(n, ast.BinOp):
-        p = _PREC[n.op]
+        p = PRECEDENCE[n.op]
         if n.op == "^":
             if isinstance(n.left, ast.Call | ast.Postfix | ast.Expect | ast.Var | ast.Prob):
                 base = rf"\left({_tex(n.left, 0)}\right)"
             else:
-                base = _tex(n.left, 31)
+                base = _tex(n.left, p + 1)
             return _wrap(f"{{{base}}}^{{{_tex(n.right, 0)}}}", p, ctx)
-        return _wrap(f"{_tex(n.left, 25)}{_tex(n.right, 26)}", p, ctx)  # implicit: 2k
+        return _wrap(f"{_tex(n.left, p)}{_tex(n.right, p + 1)}", p, ctx)  # implicit: 2k
     if isinstance(n, ast.Neg):
-        return _wrap(f"-{_tex(n.operand, 26)}", 26, ctx)
+        return _wrap(f"-{_tex(n.operand, PRECEDENCE['neg'])}", PRECEDENCE["neg"], ctx)
     if isinstance(n, ast.Postfix):
         if isinstance(n.operand, ast.Num | ast.Name):
-            return f"{_tex(n.operand, 40)}{n.op}"
+            return f"{_tex(n.operand, PRECEDENCE['postfix'])}{n.op}"
         return rf"\left({_tex(n.operand, 0)}\right){n.op}"
     if isinstance(n, ast.Abs):
         return rf"\left\lvert {_tex(n.operand, 0)} \right\rvert"
@@ -109,23 +110,24 @@ def _chain(n: ast.BinOp, ctx: int) -> str:
     """A chain ``a + b - c`` or ``a * b / c`` (``/`` as nested fractions), folded in a loop.
     Inside the chain no link needs brackets; only the whole chain is wrapped for ``ctx``."""
     first, links = fold_chain(n)
-    text, p = "", _PREC[links[0].op]
+    text, p = "", PRECEDENCE[links[0].op]
+    plus, times = PRECEDENCE["+"], PRECEDENCE["*"]
     for i, link in enumerate(links):
         if link.op == "/":
             denominator = _tex(link.right, 0)
             if i == 0 and isinstance(first, ast.Neg):  # -a/b reads better as -\frac{a}{b}
-                text, p = rf"-\frac{{{_tex(first.operand, 0)}}}{{{denominator}}}", 26
+                text, p = rf"-\frac{{{_tex(first.operand, 0)}}}{{{denominator}}}", PRECEDENCE["neg"]
             else:
                 numerator = text if i else _tex(first, 0)
-                text, p = rf"\frac{{{numerator}}}{{{denominator}}}", 20
+                text, p = rf"\frac{{{numerator}}}{{{denominator}}}", times
         elif link.op == "*":
-            left = text if i else _tex(first, 20)
-            right = _tex(link.right, 21)
+            left = text if i else _tex(first, times)
+            right = _tex(link.right, times + 1)
             sep = r" \cdot " if _starts_with_digit(right) else r"\, "
-            text, p = f"{left}{sep}{right}", 20
+            text, p = f"{left}{sep}{right}", times
         else:
-            left = text if i else _tex(first, 10)
-            text, p = f"{left} {link.op} {_tex(link.right, 11)}", 10
+            left = text if i else _tex(first, plus)
+            text, p = f"{left} {link.op} {_tex(link.right, plus + 1)}", plus
     return _wrap(text, p, ctx)
 
 
@@ -163,7 +165,7 @@ def _call(n: ast.Call, ctx: int) -> str:  # noqa: C901
     if f == "ff":
         return rf"\left({_tex(a[0], 0)}\right)_{{{_tex(a[1], 0)}}}"
     if f == "rf":
-        return rf"{_tex(a[0], 31)}^{{\overline{{{_tex(a[1], 0)}}}}}"
+        return rf"{_tex(a[0], PRECEDENCE['^'] + 1)}^{{\overline{{{_tex(a[1], 0)}}}}}"
     if f == "pairings":
         return rf"\#\mathcal{{P}}_2\left({_tex(a[0], 0)}\right)"
     if f == "ncpairings":
@@ -182,9 +184,9 @@ def _call(n: ast.Call, ctx: int) -> str:  # noqa: C901
     if f in ("sum", "prod") and len(a) == 2 and isinstance(a[1], ast.Binding):
         b = a[1]
         op = r"\sum" if f == "sum" else r"\prod"
-        body = _tex(a[0], 20)
+        body = _tex(a[0], PRECEDENCE["*"])
         out = rf"{op}_{{{name(b.var)}={_tex(b.lo, 0)}}}^{{{_tex(b.hi, 0)}}} {body}"
-        return _wrap(out, 15, ctx)
+        return _wrap(out, BIG_OPERATOR, ctx)
     if f == "integral" and (len(a) == 4 or (len(a) == 2 and isinstance(a[1], ast.Binding))):
         if len(a) == 4:
             body, var, lo, hi = a
@@ -192,8 +194,9 @@ def _call(n: ast.Call, ctx: int) -> str:  # noqa: C901
         else:
             body, b = a
             v, lo, hi = name(b.var), b.lo, b.hi
-        return _wrap(rf"\int_{{{_tex(lo, 0)}}}^{{{_tex(hi, 0)}}} {_tex(body, 20)} \,\mathrm{{d}}{v}",
-                     15, ctx)
+        integrand = _tex(body, PRECEDENCE["*"])
+        return _wrap(rf"\int_{{{_tex(lo, 0)}}}^{{{_tex(hi, 0)}}} {integrand} \,\mathrm{{d}}{v}",
+                     BIG_OPERATOR, ctx)
     op = OPERATORS.get(n.func)
     head = op if op is not None else name(n.func)
     return rf"{head}\left({', '.join(_args(n))}\right)"

@@ -104,7 +104,7 @@ def definition(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     if len(args) != 1 or not isinstance(args[0], str):
         return Judgement.undecided("definition: name one definition, e.g. definition(catalan)")
     name = args[0]
-    if name in ctx.settings.get("definitions", ()):
+    if name in ctx.settings.definitions:
         return judge_equal(f"definition({name})", goal.lhs, goal.rhs, ctx.space)
     if name not in DEFINITIONS:
         return Judgement.undecided(

@@ -6,55 +6,11 @@ from __future__ import annotations
 import sympy
 
 from tpcheck.engines.equality import decide_equal
-from tpcheck.engines.heads import Expectation, GenusSum, TracePower, ncpairings
-from tpcheck.engines.laws import MatrixEnsemble
-from tpcheck.engines.random_matrices import (
-    goe_trace_moment,
-    gue_trace_moment,
-    wigner_trace_moment,
-    wishart_trace_moment,
-)
-from tpcheck.expectations.forms import linear_normal_form
+from tpcheck.engines.heads import Expectation, GenusSum, ncpairings
+from tpcheck.expectations.traces import exact_traces, gue_genus_form
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.rules.common import does_its_own_work, judge_equal
 from tpcheck.trusted import rests_on
-
-MAX_WALK_LENGTH = 10
-MAX_GOE_LENGTH = 10
-MAX_WISHART_POWER = 5
-
-
-def _ensemble(atom: Expectation, ctx: Context) -> tuple[MatrixEnsemble, sympy.Expr] | None:
-    arg = atom.args[0]
-    if not isinstance(arg, TracePower):
-        return None
-    m, k = arg.args
-    law = ctx.laws.get(m)
-    return (law, k) if isinstance(law, MatrixEnsemble) else None
-
-
-def _genus_sum_value(gs: GenusSum) -> sympy.Expr | None:
-    n, k = gs.args
-    if not k.is_Integer or k < 0:
-        return None
-    return sympy.expand(gue_trace_moment(2 * int(k), n) / n ** (k + 1))
-
-
-def _replace_gue(side: sympy.Expr, ctx: Context) -> sympy.Expr:
-    nf = linear_normal_form(side, ctx.random_symbols)
-    table = {}
-    for atom in nf.atoms(Expectation):
-        found = _ensemble(atom, ctx)
-        if found is None or found[0].kind != "GUE":
-            continue
-        law, k = found
-        if ((k - 1) / 2).is_integer:
-            table[atom] = sympy.Integer(0)
-        elif (k / 2).is_integer:
-            table[atom] = law.n ** (k / 2 + 1) * GenusSum(law.n, k / 2)
-    out = nf.xreplace(table)
-    return out.replace(lambda e: isinstance(e, GenusSum),
-                       lambda e: v if (v := _genus_sum_value(e)) is not None else e)
 
 
 @rule("genus_expansion", relations=("=", "->"), human="the genus expansion",
@@ -84,57 +40,8 @@ def genus_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
             return Judgement.undecided(f"genus_expansion: the factor {rest} depends on {n}")
         k = gs.args[1]
         return judge_equal("genus_expansion", rest * ncpairings(2 * k), goal.rhs, ctx.space)
-    lhs, rhs = _replace_gue(goal.lhs, ctx), _replace_gue(goal.rhs, ctx)
+    lhs, rhs = gue_genus_form(goal.lhs, ctx), gue_genus_form(goal.rhs, ctx)
     return judge_equal("genus_expansion", lhs, rhs, ctx.space)
-
-
-def _with_entry_moments(law: MatrixEnsemble, compute) -> sympy.Expr | None:  # noqa: ANN001
-    """``compute(entry_moment)``, or None if it needed an entry moment that is not declared."""
-    missing: list[sympy.Symbol] = []
-
-    def entry(j: int) -> sympy.Expr:
-        v = law.entry_moment(j)
-        if v is None:
-            missing.append(sympy.Symbol(f"_missing{j}"))
-            return missing[-1]
-        return v
-
-    value = compute(entry)
-    return None if any(m in value.free_symbols for m in missing) else value
-
-
-def wigner_value(law: MatrixEnsemble, k: int) -> sympy.Expr | None:
-    """E tr M^k exactly: closed walks (Wigner), Wick with twists (GOE), Harer-Zagier (GUE),
-    bipartite walks (Wishart)."""
-    n = law.n
-    if law.kind == "GUE":
-        return gue_trace_moment(k, n)
-    if law.kind == "GOE":
-        return goe_trace_moment(k, n) if k <= MAX_GOE_LENGTH else None
-    if law.kind == "Wishart":
-        if k > MAX_WISHART_POWER:
-            return None
-        value = _with_entry_moments(
-            law, lambda entry: wishart_trace_moment(k, n, law.columns, entry) / law.columns**k)
-        return None if value is None else sympy.expand(value)
-    if k > MAX_WALK_LENGTH:
-        return None
-    return _with_entry_moments(
-        law, lambda entry: wigner_trace_moment(k, n, entry, lambda j: sympy.Integer(0)))
-
-
-def _replace_traces(side: sympy.Expr, ctx: Context, instance: dict) -> sympy.Expr:
-    nf = linear_normal_form(side.xreplace(instance), ctx.random_symbols)
-    table = {}
-    for atom in nf.atoms(Expectation):
-        found = _ensemble(atom, ctx)
-        if found is None or not found[1].is_Integer:
-            continue
-        law, k = found
-        value = wigner_value(law, int(k))
-        if value is not None:
-            table[atom] = value
-    return nf.xreplace(table)
 
 
 @rule("trace_expansion", relations=("=", "->"), human="the trace expansion over closed walks",
@@ -162,7 +69,7 @@ def trace_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     values = range(ranged[0].lo, ranged[0].hi + 1) if ranged else [None]
     for v in values:
         inst = {ranged[0].symbol: sympy.Integer(v)} if ranged else {}
-        lhs = _replace_traces(goal.lhs, ctx, inst)
+        lhs = exact_traces(goal.lhs, ctx, inst)
         rhs = goal.rhs.xreplace(inst)
         if lhs.has(Expectation):
             return Judgement.undecided(
@@ -174,7 +81,7 @@ def trace_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
                 return Judgement.undecided(f"trace_expansion: limit not decided: {res.reason}")
             lhs = res.value
         else:
-            rhs = _replace_traces(goal.rhs, ctx, inst)
+            rhs = exact_traces(goal.rhs, ctx, inst)
         d = decide_equal(lhs, rhs, ctx.space)
         at = {str(ranged[0].symbol): str(v)} if ranged else {}
         if d.status == "unequal" and not rhs.has(Expectation):

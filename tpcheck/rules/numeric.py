@@ -48,7 +48,7 @@ def numeric(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     Agreement in floating point is evidence, not proof: for a certified bound use
     ``enclosure``.
     """
-    requested = int(ctx.settings.get("digits", DEFAULT_DIGITS))
+    requested = DEFAULT_DIGITS if ctx.settings.digits is None else ctx.settings.digits
     digits = working_digits(requested)
     floor_note = (f" (the file asked for {requested}; the floor is {FLOAT_DIGITS_FLOOR})"
                   if requested < FLOAT_DIGITS_FLOOR else "")

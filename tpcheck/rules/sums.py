@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy
 
 from tpcheck.engines.heads import MomentSum, pairings
@@ -33,7 +35,7 @@ def moment_expansion(goal: Goal, args: tuple, ctx: Context) -> Judgement:
         return Judgement.undecided(f"moment_expansion: {exc}")
     j = judge_equal("moment_expansion", lhs, rhs, ctx.space)
     if j.verdict is Verdict.PROVED and (lhs.has(MomentSum) or rhs.has(MomentSum)):
-        j.detail += " (for every k, assuming the family's moments are finite)"
+        j = replace(j, detail=j.detail + " (for every k, assuming the family's moments are finite)")
     return j
 
 
@@ -131,5 +133,5 @@ def leading_order(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     value = sympy.Mul(*const) * pairings(k) * m2 ** (k / 2)
     j = judge_equal("leading_order", value, goal.rhs, ctx.space)
     if j.verdict is Verdict.PROVED:
-        j.detail += f" (assuming every moment of {label} is finite)"
+        j = replace(j, detail=j.detail + f" (assuming every moment of {label} is finite)")
     return j

@@ -7,25 +7,12 @@ import sympy
 
 from tpcheck.engines.arb_balls import decide_within
 from tpcheck.engines.equality import decide_equal
-from tpcheck.engines.heads import Avg
 from tpcheck.engines.mpmath_eval import DEFAULT_DIGITS
-from tpcheck.engines.netsor import ProgramCompiler, ProgramError, master_theorem_limit
-from tpcheck.expectations.forms import polynomially_bounded
+from tpcheck.engines.netsor import ProgramCompiler, ProgramError
+from tpcheck.expectations.programs import average_limit
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
 from tpcheck.kernel.proof import tolerance_text, working_digits
 from tpcheck.trusted import rests_on
-
-
-def _limit_of_average(avg: Avg, ctx: Context, n: sympy.Symbol, dps: int) -> tuple[sympy.Expr, bool]:
-    comp = ProgramCompiler(ctx.laws, n)
-    phi, inputs = comp.average(avg)
-    randoms = {sympy.Symbol(x, real=True) for x in comp.program.vectors}
-    for ins in comp.program.instructions:
-        if ins.kind in ("nonlin", "moment") and not polynomially_bounded(ins.args[0], randoms):
-            raise ProgramError(f"the nonlinearity {ins.args[0]} is not polynomially bounded")
-    if not polynomially_bounded(phi, randoms):
-        raise ProgramError(f"the test function {phi} is not polynomially bounded")
-    return master_theorem_limit(comp.program, phi, inputs, dps=dps)
 
 
 @rule("master_theorem", relations=("->",), human="the Master Theorem",
@@ -50,7 +37,7 @@ def master_theorem(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     (VERIFIED). Reference: Yang, Tensor Programs I (2019), III (2020); theory facts §4.2.
     """
     n = goal.limit_var
-    digits = working_digits(ctx.settings.get("digits", DEFAULT_DIGITS))
+    digits = working_digits(DEFAULT_DIGITS if ctx.settings.digits is None else ctx.settings.digits)
     dps = digits + 10
     rests_on("z-calculus")
     seen: list[int] = []
@@ -66,7 +53,7 @@ def master_theorem(goal: Goal, args: tuple, ctx: Context) -> Judgement:
         table = {}
         try:
             for avg in ProgramCompiler.averages(lhs):
-                value, exact = _limit_of_average(avg, ctx, n, dps)
+                value, exact = average_limit(avg, ctx, n, dps)
                 numeric |= not exact
                 table[avg] = value
         except ProgramError as exc:

@@ -24,7 +24,7 @@ from tpcheck.engines.numeric_heads import head_hooks
 from tpcheck.engines.random_matrices import tridiagonal_hermite, tridiagonal_trace_powers
 from tpcheck.errors import EvaluationError
 from tpcheck.expectations.forms import expectation_form
-from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
+from tpcheck.kernel import Context, Evidence, Goal, Judgement, MontecarloSettings, Verdict, WitnessSettings
 from tpcheck.witness.instances import witness_instances
 from tpcheck.witness.stats import Z_THRESHOLD, mean_and_covariance
 
@@ -51,12 +51,13 @@ def _difference(goal: Goal, atoms: list[Expectation], values: list[Any], env: di
             - evaluate(goal.rhs, env, "mpmath", hook, heads))
 
 
-def _laws_for(ctx: Context, cfg: dict) -> tuple[dict[sympy.Symbol, Any], dict[sympy.Symbol, Any]]:
+def _laws_for(ctx: Context, cfg: MontecarloSettings
+              ) -> tuple[dict[sympy.Symbol, Any], dict[sympy.Symbol, Any]]:
     """The laws to simulate (with the configuration's concrete laws put in) and the symbol
     values those concrete laws imply for the families' named moments."""
     laws = dict(ctx.laws)
     implied: dict[sympy.Symbol, sympy.Expr] = {}
-    for label, law in cfg.get("laws", {}).items():
+    for label, law in cfg.laws.items():
         fam = laws[label]
         for j, declared in fam.moments:
             actual = law.moment(j)
@@ -196,7 +197,7 @@ def _max_power(atoms: list, m: sympy.Symbol, env_np: dict) -> int:
 
 
 def montecarlo_witness(
-    goal: Goal, ctx: Context, judgement: Judgement, settings: dict[str, Any], seed: int
+    goal: Goal, ctx: Context, judgement: Judgement, settings: WitnessSettings, seed: int
 ) -> list[Evidence]:
     if goal.rel == "->":
         return _average_limit_runs(goal, ctx, judgement, settings, seed)
@@ -205,11 +206,11 @@ def montecarlo_witness(
     atoms = list(dict.fromkeys(expectations(goal.lhs) + expectations(goal.rhs)))
     if not atoms or not all(a.args[0].free_symbols & ctx.random_symbols for a in atoms):
         return []
-    configs = settings.get("montecarlo") or [{}]
-    scale = float(settings.get("montecarlo_scale", 1.0))
+    configs = settings.crosschecks.montecarlo or (MontecarloSettings(),)
+    scale = float(settings.montecarlo_scale)
     out = []
     for i, cfg in enumerate(configs):
-        cfg_seed = int(cfg.get("seed", seed + i))
+        cfg_seed = seed + i if cfg.seed is None else cfg.seed
         try:
             out.append(one_run(goal, ctx, judgement, cfg, cfg_seed, scale, atoms))
         except NotApplicable as exc:
@@ -217,11 +218,12 @@ def montecarlo_witness(
     return out
 
 
-def one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: dict, seed: int,
+def one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: MontecarloSettings, seed: int,
              scale: float, atoms: list[Expectation]) -> Evidence:
-    samples = int(min(MAX_SAMPLES, max(100, int(cfg.get("samples", DEFAULT_SAMPLES)) * scale)))
+    requested = DEFAULT_SAMPLES if cfg.samples is None else cfg.samples
+    samples = int(min(MAX_SAMPLES, max(100, requested * scale)))
     laws, implied = _laws_for(ctx, cfg)
-    fixed = {**cfg.get("fixed", {}), **implied}
+    fixed = {**cfg.fixed, **implied}
     instances = witness_instances(goal, ctx, judgement, None, fixed, 1, seed)
     if not instances:
         raise NotApplicable("no instance satisfies the assumptions")
@@ -264,7 +266,7 @@ def one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: dict, seed: int
     se = float(np.sqrt(max(0.0, g @ cov @ g)))
     diff = float(d0)
     refuted = judgement.verdict is Verdict.REFUTED
-    law_text = {str(k): v.describe() for k, v in cfg.get("laws", {}).items()}
+    law_text = {str(k): v.describe() for k, v in cfg.laws.items()}
     data = {"estimate": diff, "std_error": se, "samples": samples, "seed": seed,
             "instance": {str(s): str(v) for s, v in inst.items()}, "threshold": Z_THRESHOLD}
     if law_text:
@@ -298,7 +300,7 @@ def one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: dict, seed: int
     return Evidence("montecarlo", not flagged, text, data)
 
 
-def _average_limit_runs(goal: Goal, ctx: Context, judgement: Judgement, settings: dict[str, Any],
+def _average_limit_runs(goal: Goal, ctx: Context, judgement: Judgement, settings: WitnessSettings,
                         seed: int) -> list[Evidence]:
     """For a limit of averages of a tensor program: simulate the program at each width that a
     ``crosscheck montecarlo ... at n = N`` fixes and set the estimate beside the claimed
@@ -308,7 +310,7 @@ def _average_limit_runs(goal: Goal, ctx: Context, judgement: Judgement, settings
 
     n = goal.limit_var
     atoms = ProgramCompiler.averages(goal.lhs)
-    configs = [c for c in settings.get("montecarlo") or [] if n in c.get("fixed", {})]
+    configs = [c for c in settings.crosschecks.montecarlo if n in c.fixed]
     if len(atoms) != 1 or not configs:
         return []
     (avg,) = atoms
@@ -320,10 +322,10 @@ def _average_limit_runs(goal: Goal, ctx: Context, judgement: Judgement, settings
         return [Evidence("montecarlo", None, "the left side is not linear in one average")]
     out = []
     for i, cfg in enumerate(configs):
-        fixed = dict(cfg["fixed"])
+        fixed = dict(cfg.fixed)
         width = int(fixed[n])
-        run_seed = int(cfg.get("seed", seed + i))
-        samples = int(cfg.get("samples", 20))
+        run_seed = seed + i if cfg.seed is None else cfg.seed
+        samples = 20 if cfg.samples is None else cfg.samples
         try:
             inst = {k: v for k, v in fixed.items() if k != n}
             comp = ProgramCompiler(ctx.laws, n, inst)

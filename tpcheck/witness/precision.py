@@ -18,7 +18,7 @@ from tpcheck.engines.numeric_heads import head_hooks
 from tpcheck.errors import EvaluationError
 from tpcheck.expectations.forms import expectation_form
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict
-from tpcheck.kernel.proof import tolerance_text, working_digits
+from tpcheck.kernel.proof import WitnessSettings, tolerance_text, working_digits
 from tpcheck.witness.instances import witness_instances
 
 DEFAULT_INSTANCES = 3
@@ -35,12 +35,12 @@ def _to_mp(v: sympy.Expr) -> Any:
 
 
 def mpmath_witness(
-    goal: Goal, ctx: Context, judgement: Judgement, settings: dict[str, Any], seed: int
+    goal: Goal, ctx: Context, judgement: Judgement, settings: WitnessSettings, seed: int
 ) -> list[Evidence]:
-    cfg = settings.get("mpmath", {})
-    digits = working_digits(cfg.get("digits", DEFAULT_DIGITS))
-    count = int(cfg.get("instances", DEFAULT_INSTANCES))
-    instances = witness_instances(goal, ctx, judgement, cfg.get("range"), {}, count, seed)
+    cfg = settings.crosschecks.mpmath
+    digits = working_digits(DEFAULT_DIGITS if cfg.digits is None else cfg.digits)
+    count = DEFAULT_INSTANCES if cfg.instances is None else cfg.instances
+    instances = witness_instances(goal, ctx, judgement, cfg.range, {}, count, seed)
     if not instances:
         return [Evidence("mpmath", None, "no instance satisfies the assumptions")]
     hook = quadrature_hook(ctx)
