@@ -105,8 +105,6 @@ def _puiseux_form(expr: sympy.Expr, n: sympy.Symbol
     q = lcm(*[int(r.q) for r in exps]) if exps else 1
     t = sympy.Symbol("t", positive=True)
     num, den = sympy.fraction(sympy.cancel(sympy.together(expr.xreplace({n: t ** (-q)}))))
-    if num.has(sympy.zoo, sympy.nan):  # cancel met a denominator that vanishes identically
-        num, den = sympy.Integer(1), sympy.Integer(0)
     try:
         return sympy.Poly(num, t), sympy.Poly(den, t), q
     except sympy.PolynomialError:
@@ -389,6 +387,8 @@ def asymptotic_order(expr: sympy.Expr, n: sympy.Symbol) -> tuple[sympy.Expr, sym
     parameter values (then the order there is another one)."""
     if n not in expr.free_symbols:
         return (expr, sympy.Integer(0)) if expr.is_zero is False else None
+    if vanishing_denominator(expr) is not None:
+        return None
     form = _puiseux_form(expr, n)
     if isinstance(form, str):
         return None
