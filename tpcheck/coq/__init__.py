@@ -21,7 +21,7 @@ from tpcheck.coq.run import (
     step_outcome,
     unavailable_reason,
 )
-from tpcheck.kernel import Evidence, Verdict, weakest
+from tpcheck.kernel import Evidence, Verdict, apply_external_evidence, rejudge_theorem, verdict_label
 
 __all__ = [
     "CoqRun", "CoqUnavailable", "Lemma", "StepCoq", "TheoremExport", "attach_coq_evidence",
@@ -54,10 +54,10 @@ def coq_evidence(exports: list[TheoremExport], run: CoqRun) -> dict[StepKey, lis
 
 def attach_coq_evidence(report, coqc: str | None = None) -> list[str]:  # noqa: ANN001
     """Re-check the steps of a :class:`tpcheck.report.Report` with Coq: the files are read
-    again and exported, coqc runs, and every step gets its ``coq`` evidence. A refused lemma
-    that Coq's tactics decide, on a step tpcheck judged PROVED or VERIFIED, is an internal
-    disagreement: the step becomes DISPUTED, as with a contradicting witness, and the
-    theorem takes its weakest step's verdict. Returns the disagreements; raises
+    again and exported, coqc runs, and every step gets its ``coq`` evidence through the kernel
+    (:func:`tpcheck.kernel.apply_external_evidence`), which makes a PROVED or VERIFIED step
+    that Coq decisively refuses DISPUTED, as with a contradicting witness; the theorem then
+    takes its weakest step's verdict. Returns the disagreements; raises
     :class:`CoqUnavailable` when coqc is absent."""
     paths = [f.path for f in report.files]
     exports, _ = read_exports(paths)
@@ -68,31 +68,19 @@ def attach_coq_evidence(report, coqc: str | None = None) -> list[str]:  # noqa: 
         for t in f.theorems:
             for s in t.steps:
                 for ev in evidence.get((f.path, t.name, s.line, s.col), []):
-                    s.evidence.append(ev)
-                    if ev.kind == "coq" and ev.ok is False and s.verdict in (Verdict.PROVED,
-                                                                             Verdict.VERIFIED):
-                        s.disagreement = (f"coq contradicts the {s.verdict.value} judgement of "
-                                          f"rule {s.rule}: {ev.detail}")
-                        s.judged, s.verdict = s.verdict, Verdict.DISPUTED
-                        found.append(f"{f.path}:{s.line}: {t.name}: {s.disagreement}")
-            if t.steps:
-                t.verdict = weakest([s.verdict for s in t.steps]) if any(
-                    s.verdict is Verdict.DISPUTED for s in t.steps) else t.verdict
+                    disagreement = apply_external_evidence(s, ev, about_step=ev.kind == "coq")
+                    if disagreement:
+                        found.append(f"{f.path}:{s.line}: {t.name}: {disagreement}")
+            rejudge_theorem(t)
     return found
 
 
 def coq_label(verdict: Verdict, evidence: list[Evidence]) -> str:
-    """``PROVED + coq`` when Coq re-proved the step (or every step of a theorem, given all
-    their evidence), else the verdict alone."""
-    coq = [e for e in evidence if e.kind == "coq"]
-    if verdict in (Verdict.PROVED, Verdict.VERIFIED, Verdict.PARTIAL) and coq and all(
-            e.ok is True for e in coq):
-        return f"{verdict.value} + coq"
-    return verdict.value
+    """``PROVED + coq`` when Coq re-proved the step (every ``coq`` record agrees), else the
+    verdict alone."""
+    return verdict_label(verdict, [evidence])
 
 
 def theorem_coq_label(verdict: Verdict, steps_evidence: list[list[Evidence]]) -> str:
     """``PROVED + coq`` for a theorem when Coq re-proved every one of its steps."""
-    if steps_evidence and all(coq_label(verdict, ev) != verdict.value for ev in steps_evidence):
-        return f"{verdict.value} + coq"
-    return verdict.value
+    return verdict_label(verdict, steps_evidence)
