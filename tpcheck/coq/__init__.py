@@ -8,6 +8,9 @@ step, ``run`` runs coqc and judges its answers. This module joins them to tpchec
 
 from __future__ import annotations
 
+import time
+from typing import TextIO
+
 from tpcheck.coq.export import Lemma, TheoremExport, export_theorem, write_exports
 from tpcheck.coq.run import (
     CoqRun,
@@ -21,13 +24,20 @@ from tpcheck.coq.run import (
     step_outcome,
     unavailable_reason,
 )
-from tpcheck.kernel import Evidence, Verdict, apply_external_evidence, rejudge_theorem, verdict_label
+from tpcheck.kernel import (
+    Evidence,
+    Verdict,
+    apply_external_evidence,
+    rejudge_theorem,
+    reproved_by,
+    verdict_label,
+)
 
 __all__ = [
     "CoqRun", "CoqUnavailable", "Lemma", "StepCoq", "TheoremExport", "attach_coq_evidence",
     "check_lemmas", "coq_command", "coq_evidence", "coq_label", "export_theorem", "find_coqc",
-    "library_share", "read_exports", "step_outcome", "theorem_coq_label", "unavailable_reason",
-    "write_exports",
+    "library_share", "read_exports", "recheck", "step_outcome", "theorem_coq_label",
+    "unavailable_reason", "write_exports",
 ]
 
 StepKey = tuple[str, str, int, int]  # (file, theorem, line, col)
@@ -84,3 +94,31 @@ def coq_label(verdict: Verdict, evidence: list[Evidence]) -> str:
 def theorem_coq_label(verdict: Verdict, steps_evidence: list[list[Evidence]]) -> str:
     """``PROVED + coq`` for a theorem when Coq re-proved every one of its steps."""
     return verdict_label(verdict, steps_evidence)
+
+
+def recheck(report, out: TextIO) -> None:  # noqa: ANN001
+    """``check --coq``: re-check ``report`` with Coq and say what came of it on ``out``; where
+    Coq is absent, say why and leave the report as it is."""
+    reason = unavailable_reason()
+    if reason:
+        print(f"coq: not checked: {reason}", file=out)
+        return
+    start = time.monotonic()
+    try:
+        disagreements = attach_coq_evidence(report)
+    except CoqUnavailable as exc:
+        print(f"coq: not checked: {exc}", file=out)
+        return
+    steps = [s for t in report.theorems for s in t.steps]
+    asked = [s for s in steps if any(e.kind == "coq" for e in s.evidence)]
+    done = [s for s in asked if "coq" in reproved_by(s.verdict, s.evidence)]
+    reduced = [e for s in steps for e in s.evidence if e.kind == "coq-reduced"]
+    against = _count(len(disagreements), "disagreement") if disagreements else "no disagreement"
+    print(f"coq: re-proved {len(done)} of the {len(asked)} exported steps "
+          f"({_count(len(steps), 'step')} in all) and {sum(e.ok is True for e in reduced)} of "
+          f"{len(reduced)} identities under expectations; {against} "
+          f"({time.monotonic() - start:.1f} s)", file=out)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"

@@ -15,11 +15,19 @@ from tpcheck.kernel.check import (
 )
 from tpcheck.kernel.proof import Context, Goal, Parameter, Step, Theorem
 from tpcheck.kernel.rules import REGISTRY, Rule, lookup, rule
-from tpcheck.kernel.verdict import Evidence, Judgement, Verdict, reproved_by, verdict_label, weakest
+from tpcheck.kernel.verdict import (
+    Evidence,
+    Judgement,
+    Verdict,
+    reproved_all,
+    reproved_by,
+    verdict_label,
+    weakest,
+)
 
 __all__ = [
     "DEFAULT_BUDGET", "DEFAULT_WITNESS_BUDGET", "REGISTRY", "Context", "Evidence", "Goal",
     "Judgement", "Options", "Parameter", "Rule", "Step", "StepResult", "Theorem", "TheoremResult",
     "Verdict", "apply_external_evidence", "check_theorem", "lookup", "rejudge_theorem",
-    "reproved_by", "rule", "verdict_label", "weakest",
+    "reproved_all", "reproved_by", "rule", "verdict_label", "weakest",
 ]

@@ -79,13 +79,17 @@ def reproved_by(verdict: Verdict, evidence: list[Evidence]) -> list[str]:
             if (mine := [e for e in evidence if e.kind == k]) and all(e.ok is True for e in mine)]
 
 
+def reproved_all(verdict: Verdict, steps_evidence: list[list[Evidence]]) -> list[str]:
+    """The external checkers that re-proved every one of the steps whose evidence is given."""
+    if not steps_evidence:
+        return []
+    return [k for k in EXTERNAL_CHECKERS if all(k in reproved_by(verdict, ev) for ev in steps_evidence)]
+
+
 def verdict_label(verdict: Verdict, steps_evidence: list[list[Evidence]]) -> str:
     """The verdict with the external checkers that re-proved every one of the steps whose
     evidence is given: ``PROVED + coq`` for one step (``[step.evidence]``) or a theorem."""
-    if not steps_evidence:
-        return verdict.value
-    common = [k for k in EXTERNAL_CHECKERS if all(k in reproved_by(verdict, ev) for ev in steps_evidence)]
-    return " + ".join([verdict.value, *common])
+    return " + ".join([verdict.value, *reproved_all(verdict, steps_evidence)])
 
 
 @dataclass
