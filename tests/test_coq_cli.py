@@ -119,13 +119,34 @@ def test_labels() -> None:
 
 
 # -- check --coq: the DISPUTED path with a fake coqc that refuses every lemma --------------------
-def _refusing_coq(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(lemmas, coqc=None):  # noqa: ANN001, ANN202
-        return CoqRun("fake coqc", {lem.name: LemmaOutcome(lem.name, False, "fake refusal")
+def _fake_coq(monkeypatch: pytest.MonkeyPatch, accept: bool) -> None:
+    def answer(lemmas, coqc=None):  # noqa: ANN001, ANN202
+        return CoqRun("fake coqc", {lem.name: LemmaOutcome(lem.name, accept, "fake answer")
                                     for lem in lemmas}, 0.0)
 
     monkeypatch.setattr(tpcheck.coq, "unavailable_reason", lambda: "")
-    monkeypatch.setattr(tpcheck.coq, "check_lemmas", refuse)
+    monkeypatch.setattr(tpcheck.coq, "check_lemmas", answer)
+
+
+def _refusing_coq(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_coq(monkeypatch, accept=False)
+
+
+def test_latex_says_what_coq_re_proved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _fake_coq(monkeypatch, accept=True)
+    f = _write(tmp_path, MIXED)
+    assert main(["latex", "--coq", "--no-witnesses", str(f)]) == EXIT_OK
+    captured = capsys.readouterr()
+    tex = captured.out
+    assert "coq: re-proved 2 of the 2 exported steps" in captured.err
+    assert r"\verdict{proved} + \verdict{coq}" in tex  # the step's tag and the verdict line
+    assert r"\verdict{proved} + \verdict{coq} (the weakest of its steps" in tex
+    assert r"\verdict{verified} + \verdict{coq} for $k = 0, \dots, 3$" in tex
+    assert "PROVED + coq &" in tex and "VERIFIED + coq (" in tex  # the summary table
+    assert r"gaussian\_fourth}} & PROVED &" in tex  # its step is not exported: no + coq
+    assert "algebra}: proved + coq ---" in tex and "coq: agrees --- fake coqc accepted" in tex
+    assert "coq-reduced: agrees" in tex
 
 
 def test_a_coq_refusal_of_a_proved_step_is_an_internal_disagreement(

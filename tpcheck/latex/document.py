@@ -146,8 +146,8 @@ def claim_tex(c: ast.Relation) -> str:
 def verdict_tag(step: StepResult) -> str:
     """The step's verdict, said honestly and briefly, with the external checkers (Coq) that
     re-proved it."""
-    checkers = reproved_by(step.verdict, step.evidence)
-    return _verdict_tag(step) + "".join(rf" + \verdict{{{c}}}" for c in checkers)
+    checkers = "".join(rf" + \verdict{{{c}}}" for c in reproved_by(step.verdict, step.evidence))
+    return _verdict_tag(step).replace("}", "}" + checkers, 1)  # after the verdict's macro
 
 
 def _verdict_tag(step: StepResult) -> str:
