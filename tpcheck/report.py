@@ -178,15 +178,26 @@ def step_text(path: str, s: StepResult) -> list[str]:
 
 
 def coq_summary(t: TheoremResult) -> str:
-    """Which steps Coq re-proved, where it was asked and did not re-prove them all."""
-    asked = [s for s in t.steps if any(e.kind in ("coq", "coq-reduced") for e in s.evidence)]
-    if not asked:
+    """What Coq re-proved of a theorem it was asked about, where the label does not say it all:
+    the steps (when not every one), and the identities under the steps' expectations."""
+    if not any(e.kind in ("coq", "coq-reduced") for s in t.steps for e in s.evidence):
         return ""
     done = [s.line for s in t.steps if "coq" in reproved_by(s.verdict, s.evidence)]
-    if len(done) == len(t.steps):
-        return ""
-    lines = f" (line{'s' if len(done) > 1 else ''} {', '.join(map(str, done))})" if done else ""
-    return f"coq re-proved {len(done)} of {len(t.steps)} steps{lines}"
+    parts = []
+    if len(done) != len(t.steps):
+        steps = "step" if len(t.steps) == 1 else "steps"
+        parts.append(f"re-proved {len(done)} of {len(t.steps)} {steps}" + _at_lines(done))
+    reduced = [(s.line, e.ok) for s in t.steps for e in s.evidence if e.kind == "coq-reduced"]
+    for ok, what in ((True, "re-proved"), (False, "did not re-prove")):
+        lines = [line for line, answer in reduced if (answer is True) is ok]
+        if lines:
+            identities = "identity" if len(lines) == 1 else "identities"
+            parts.append(f"{what} the {identities} under the expectations" + _at_lines(lines))
+    return "coq: " + "; ".join(parts) if parts else ""
+
+
+def _at_lines(lines: list[int]) -> str:
+    return f" (line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))})" if lines else ""
 
 
 def _theorem_json(t: TheoremResult) -> dict[str, Any]:
