@@ -2,8 +2,8 @@
 
 Exit codes: 0 nothing REFUTED or UNDECIDED; 1 something REFUTED; 2 a parse, proof-structure
 or usage error; 3 only UNDECIDED (or below ``--require``) failures; 4 an internal
-disagreement between an exact judgement and a witness. Where several apply, the first in the
-order 4, 1, 2, 3 wins.
+disagreement between an exact judgement and a witness, or Coq (``--coq``). Where several
+apply, the first in the order 4, 1, 2, 3 wins.
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ import re
 import sys
 import textwrap
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 from tpcheck import simulate
 from tpcheck.api import check
 from tpcheck.errors import TpcheckError, printable
 from tpcheck.kernel import DEFAULT_BUDGET, DEFAULT_WITNESS_BUDGET, REGISTRY, Options
 from tpcheck.kernel.check import DEFAULT_RUN_BUDGET
-from tpcheck.report import EXIT_DISAGREEMENT, EXIT_ERROR
+from tpcheck.report import EXIT_DISAGREEMENT, EXIT_ERROR, Report
 from tpcheck.version import __version__
 
 MAX_SECONDS = 86_400.0  # a day: a longer budget is a typo, and 0 or inf would mean no bound
@@ -104,6 +105,13 @@ def _output_file(text: str) -> str:
     return text
 
 
+def _output_folder(text: str) -> str:
+    """A folder to write into: not an existing file."""
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="tpcheck",
@@ -134,7 +142,23 @@ def _parser() -> argparse.ArgumentParser:
                    help="skip the mpmath and Monte-Carlo witnesses")
     c.add_argument("--mc-scale", type=_mc_scale, default=1.0, metavar="F",
                    help=f"multiply every Monte-Carlo sample size by F (at most {MAX_MC_SCALE:g})")
+    c.add_argument("--coq", action="store_true",
+                   help="re-prove the algebraic and finite combinatorial steps with coqc: a step "
+                        "re-proved is 'PROVED + coq'; one Coq refuses is DISPUTED (exit 4)")
     c.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    cq = sub.add_parser(
+        "coq", help="export steps as Coq lemmas and re-prove them with coqc",
+        description="Write one .v file per theorem into DIR (one lemma per exportable step, its "
+                    "side conditions as hypotheses, with the prelude tp_prelude.v and a "
+                    "_CoqProject), list the steps not exported with the reason, run coqc on "
+                    "the lemmas and print the share of algebraic and finite combinatorial steps "
+                    "Coq re-proved. Exit 0; 1 when Coq refuses a lemma it decides; 2 on a "
+                    "reading error.")
+    cq.add_argument("paths", nargs="+", metavar="FILE")
+    cq.add_argument("-o", "--output", metavar="DIR", required=True, type=_output_folder,
+                    help="the folder to write the .v files to (created if missing)")
+    cq.add_argument("--no-check", action="store_true",
+                    help="only write the files; do not run coqc")
     sub.add_parser("rules", help="list the rules with their documentation")
     tr = sub.add_parser(
         "trust", help="what each theorem's verdict rests on",
@@ -157,6 +181,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="only the theorem bodies, for \\input into a paper")
     tex.add_argument("--no-witnesses", action="store_true",
                      help="skip the mpmath and Monte-Carlo witnesses (faster; the appendix says less)")
+    tex.add_argument("--coq", action="store_true",
+                     help="re-prove the algebraic and finite combinatorial steps with coqc, as "
+                          "check --coq does; the verdicts and the appendix say so")
     _run_budget_argument(tex)
     sim = sub.add_parser(
         "simulate", help="run a theorem's Monte-Carlo witness over a sweep of n",
@@ -224,7 +251,8 @@ def _latex(args: argparse.Namespace) -> int:
     if args.pdf and args.body_only:
         raise TpcheckError("--pdf needs the whole document, not --body-only")
     tex, report, bibs = build_latex(args.paths, _options(args, witnesses=not args.no_witnesses),
-                                    body_only=args.body_only)
+                                    body_only=args.body_only,
+                                    after_check=_coq_recheck(sys.stderr) if args.coq else None)
     if args.pdf:
         out = Path(args.output or "tpcheck-proofs.pdf").with_suffix(".pdf")
         compile_pdf(tex, bibs, out)
@@ -240,6 +268,8 @@ def _check(args: argparse.Namespace) -> int:
     options = _options(args, budget=args.budget, witness_budget=args.witness_budget,
                        witnesses=not args.no_witnesses, montecarlo_scale=args.mc_scale)
     report = check(args.paths, options, require=args.require)
+    if args.coq:
+        _coq_recheck(sys.stderr if args.json == "-" else sys.stdout)(report)
     if args.json == "-":
         sys.stdout.write(report.to_json() + "\n")
         return report.exit_code
@@ -250,9 +280,22 @@ def _check(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _coq_recheck(out: TextIO) -> Callable[[Report], None]:
+    """Re-check a report with Coq (``--coq``), saying what came of it on ``out``."""
+    from tpcheck.coq import recheck
+
+    return lambda report: recheck(report, out)
+
+
+def _coq(args: argparse.Namespace) -> int:
+    from tpcheck.coq import coq_command
+
+    return coq_command(args.paths, args.output, check=not args.no_check)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"check": _check, "latex": _latex, "trust": _trust,
+    commands = {"check": _check, "latex": _latex, "trust": _trust, "coq": _coq,
                 "simulate": simulate.main_simulate}
     try:
         if args.command == "rules":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from tpcheck.kernel import TheoremResult, Verdict
+from tpcheck.kernel import TheoremResult, Verdict, verdict_label
 from tpcheck.kernel.rules import lookup
 from tpcheck.lang import ast
 from tpcheck.latex.document import claim_tex, relation_tex, within_tex
@@ -35,16 +35,23 @@ def domain_phrase(t: TheoremResult) -> str:
 
 def verdict_phrase(t: TheoremResult) -> str:
     """The verdict with what it speaks of: ``PROVED for all k >= 0``, ``VERIFIED on k in 0..6``,
-    ``PARTIAL: checked on k in 0..0 only (claimed for all k >= 0)``."""
+    ``PARTIAL: checked on k in 0..0 only (claimed for all k >= 0)``; with the external checkers
+    that re-proved every step, ``PROVED + coq for all k >= 0``."""
     checked = ", ".join(f"{k} in {lo}..{hi}" for k, (lo, hi) in (t.range or {}).items())
     declared = domain_phrase(t)
+    label = theorem_label(t)
     if t.verdict is Verdict.PARTIAL:
-        return f"PARTIAL: checked on {checked} only" + (f" (claimed {declared})" if declared else "")
+        return f"{label}: checked on {checked} only" + (f" (claimed {declared})" if declared else "")
     if t.verdict is Verdict.VERIFIED:
-        return f"VERIFIED on {checked}"
+        return f"{label} on {checked}"
     if t.verdict is Verdict.PROVED and declared:
-        return f"PROVED {declared}"
-    return t.verdict.value
+        return f"{label} {declared}"
+    return label
+
+
+def theorem_label(t: TheoremResult) -> str:
+    """The theorem's verdict with the external checkers that re-proved every step of it."""
+    return verdict_label(t.verdict, [s.evidence for s in t.steps])
 
 
 @dataclass

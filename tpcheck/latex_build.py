@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from tpcheck.api import check_text, proof_files, read_proof_file
@@ -122,8 +123,11 @@ def bibliography_names(bibs: list[Path]) -> list[str]:
 
 
 def build_latex(paths: list[str], options: Options | None = None, body_only: bool = False,
-                bibs: list[Path] | None = None) -> tuple[str, Report, list[Path]]:
-    """(LaTeX source, check report, bibliography files) for the proof files under ``paths``."""
+                bibs: list[Path] | None = None,
+                after_check: Callable[[Report], None] | None = None,
+                ) -> tuple[str, Report, list[Path]]:
+    """(LaTeX source, check report, bibliography files) for the proof files under ``paths``;
+    ``after_check`` runs on the report before it is written (the Coq re-check of ``--coq``)."""
     files = proof_files(paths)
     texts = [(f, read_proof_file(f)) for f in files]  # every file readable before any check
     bibs = find_bibliographies(files) if bibs is None else bibs
@@ -136,6 +140,8 @@ def build_latex(paths: list[str], options: Options | None = None, body_only: boo
         report.files.append(file_report)
         if file_report.tree is not None:
             entries.append((str(f), file_report.sha256, file_report.tree, file_report))
+    if after_check is not None:
+        after_check(report)
     keys = bib_keys(bibs)
     cited = {k for _, _, tree, _ in entries for t in tree.theorems for k in t.cites}
     missing = sorted(cited - keys)

@@ -8,7 +8,7 @@ from typing import Any
 
 from tpcheck.display import TheoremView, theorem_html, verdict_phrase
 from tpcheck.errors import printable
-from tpcheck.kernel import StepResult, TheoremResult, Verdict
+from tpcheck.kernel import StepResult, TheoremResult, Verdict, reproved_all, reproved_by, verdict_label
 
 EXIT_OK, EXIT_REFUTED, EXIT_ERROR, EXIT_UNDECIDED, EXIT_DISAGREEMENT = 0, 1, 2, 3, 4
 
@@ -136,6 +136,9 @@ class Report:
                 out.append(printable(f"  {t.name:<{width}}  ") + paint(t.verdict, head) + printable(rest))
                 if t.note:
                     out.append(printable(f"    {t.note}"))
+                coq = coq_summary(t)
+                if coq:
+                    out.append(printable(f"    {coq}"))
                 for s in t.steps:
                     if s.verdict in (Verdict.PROVED, Verdict.VERIFIED) and not s.disagreement:
                         continue
@@ -166,9 +169,35 @@ def step_text(path: str, s: StepResult) -> list[str]:
         if e.kind in ("mpmath", "montecarlo"):
             mark = {True: "agrees", False: "DISAGREES", None: "inconclusive"}[e.ok]
             lines.append(f"  {e.kind} witness {mark}: {e.detail}")
+        elif e.kind == "coq":
+            mark = {True: "re-proved it", False: "REFUSES it", None: "inconclusive"}[e.ok]
+            lines.append(f"  coq {mark}: {e.detail}")
     if s.disagreement:
         lines.append(f"  INTERNAL DISAGREEMENT: {s.disagreement}")
     return lines
+
+
+def coq_summary(t: TheoremResult) -> str:
+    """What Coq re-proved of a theorem it was asked about, where the label does not say it all:
+    the steps (when not every one), and the identities under the steps' expectations."""
+    if not any(e.kind in ("coq", "coq-reduced") for s in t.steps for e in s.evidence):
+        return ""
+    done = [s.line for s in t.steps if "coq" in reproved_by(s.verdict, s.evidence)]
+    parts = []
+    if len(done) != len(t.steps):
+        steps = "step" if len(t.steps) == 1 else "steps"
+        parts.append(f"re-proved {len(done)} of {len(t.steps)} {steps}" + _at_lines(done))
+    reduced = [(s.line, e.ok) for s in t.steps for e in s.evidence if e.kind == "coq-reduced"]
+    for ok, what in ((True, "re-proved"), (False, "did not re-prove")):
+        lines = [line for line, answer in reduced if (answer is True) is ok]
+        if lines:
+            identities = "identity" if len(lines) == 1 else "identities"
+            parts.append(f"{what} the {identities} under the expectations" + _at_lines(lines))
+    return "coq: " + "; ".join(parts) if parts else ""
+
+
+def _at_lines(lines: list[int]) -> str:
+    return f" (line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))})" if lines else ""
 
 
 def _theorem_json(t: TheoremResult) -> dict[str, Any]:
@@ -177,6 +206,8 @@ def _theorem_json(t: TheoremResult) -> dict[str, Any]:
         "statement": t.statement,
         "line": t.line,
         "verdict": t.verdict.value,
+        "label": verdict_label(t.verdict, [s.evidence for s in t.steps]),
+        "reproved_by": reproved_all(t.verdict, [s.evidence for s in t.steps]),
         "range": t.range,
         "domain": t.domain,
         "note": t.note,
@@ -190,6 +221,8 @@ def _theorem_json(t: TheoremResult) -> dict[str, Any]:
                 "relation": s.relation,
                 "source": s.source,
                 "verdict": s.verdict.value,
+                "label": verdict_label(s.verdict, [s.evidence]),
+                "reproved_by": reproved_by(s.verdict, s.evidence),
                 "judged": s.judged.value if s.judged else None,
                 "rests_on": s.rests_on,
                 "detail": s.detail,

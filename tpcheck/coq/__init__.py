@@ -8,6 +8,9 @@ step, ``run`` runs coqc and judges its answers. This module joins them to tpchec
 
 from __future__ import annotations
 
+import time
+from typing import TextIO
+
 from tpcheck.coq.export import Lemma, TheoremExport, export_theorem, write_exports
 from tpcheck.coq.run import (
     CoqRun,
@@ -21,13 +24,20 @@ from tpcheck.coq.run import (
     step_outcome,
     unavailable_reason,
 )
-from tpcheck.kernel import Evidence, Verdict, weakest
+from tpcheck.kernel import (
+    Evidence,
+    Verdict,
+    apply_external_evidence,
+    rejudge_theorem,
+    reproved_by,
+    verdict_label,
+)
 
 __all__ = [
     "CoqRun", "CoqUnavailable", "Lemma", "StepCoq", "TheoremExport", "attach_coq_evidence",
     "check_lemmas", "coq_command", "coq_evidence", "coq_label", "export_theorem", "find_coqc",
-    "library_share", "read_exports", "step_outcome", "theorem_coq_label", "unavailable_reason",
-    "write_exports",
+    "library_share", "read_exports", "recheck", "step_outcome", "theorem_coq_label",
+    "unavailable_reason", "write_exports",
 ]
 
 StepKey = tuple[str, str, int, int]  # (file, theorem, line, col)
@@ -54,10 +64,10 @@ def coq_evidence(exports: list[TheoremExport], run: CoqRun) -> dict[StepKey, lis
 
 def attach_coq_evidence(report, coqc: str | None = None) -> list[str]:  # noqa: ANN001
     """Re-check the steps of a :class:`tpcheck.report.Report` with Coq: the files are read
-    again and exported, coqc runs, and every step gets its ``coq`` evidence. A refused lemma
-    that Coq's tactics decide, on a step tpcheck judged PROVED or VERIFIED, is an internal
-    disagreement: the step becomes DISPUTED, as with a contradicting witness, and the
-    theorem takes its weakest step's verdict. Returns the disagreements; raises
+    again and exported, coqc runs, and every step gets its ``coq`` evidence through the kernel
+    (:func:`tpcheck.kernel.apply_external_evidence`), which makes a PROVED or VERIFIED step
+    that Coq decisively refuses DISPUTED, as with a contradicting witness; the theorem then
+    takes its weakest step's verdict. Returns the disagreements; raises
     :class:`CoqUnavailable` when coqc is absent."""
     paths = [f.path for f in report.files]
     exports, _ = read_exports(paths)
@@ -68,31 +78,47 @@ def attach_coq_evidence(report, coqc: str | None = None) -> list[str]:  # noqa: 
         for t in f.theorems:
             for s in t.steps:
                 for ev in evidence.get((f.path, t.name, s.line, s.col), []):
-                    s.evidence.append(ev)
-                    if ev.kind == "coq" and ev.ok is False and s.verdict in (Verdict.PROVED,
-                                                                             Verdict.VERIFIED):
-                        s.disagreement = (f"coq contradicts the {s.verdict.value} judgement of "
-                                          f"rule {s.rule}: {ev.detail}")
-                        s.judged, s.verdict = s.verdict, Verdict.DISPUTED
-                        found.append(f"{f.path}:{s.line}: {t.name}: {s.disagreement}")
-            if t.steps:
-                t.verdict = weakest([s.verdict for s in t.steps]) if any(
-                    s.verdict is Verdict.DISPUTED for s in t.steps) else t.verdict
+                    disagreement = apply_external_evidence(s, ev, about_step=ev.kind == "coq")
+                    if disagreement:
+                        found.append(f"{f.path}:{s.line}: {t.name}: {disagreement}")
+            rejudge_theorem(t)
     return found
 
 
 def coq_label(verdict: Verdict, evidence: list[Evidence]) -> str:
-    """``PROVED + coq`` when Coq re-proved the step (or every step of a theorem, given all
-    their evidence), else the verdict alone."""
-    coq = [e for e in evidence if e.kind == "coq"]
-    if verdict in (Verdict.PROVED, Verdict.VERIFIED, Verdict.PARTIAL) and coq and all(
-            e.ok is True for e in coq):
-        return f"{verdict.value} + coq"
-    return verdict.value
+    """``PROVED + coq`` when Coq re-proved the step (every ``coq`` record agrees), else the
+    verdict alone."""
+    return verdict_label(verdict, [evidence])
 
 
 def theorem_coq_label(verdict: Verdict, steps_evidence: list[list[Evidence]]) -> str:
     """``PROVED + coq`` for a theorem when Coq re-proved every one of its steps."""
-    if steps_evidence and all(coq_label(verdict, ev) != verdict.value for ev in steps_evidence):
-        return f"{verdict.value} + coq"
-    return verdict.value
+    return verdict_label(verdict, steps_evidence)
+
+
+def recheck(report, out: TextIO) -> None:  # noqa: ANN001
+    """``check --coq``: re-check ``report`` with Coq and say what came of it on ``out``; where
+    Coq is absent, say why and leave the report as it is."""
+    reason = unavailable_reason()
+    if reason:
+        print(f"coq: not checked: {reason}", file=out)
+        return
+    start = time.monotonic()
+    try:
+        disagreements = attach_coq_evidence(report)
+    except CoqUnavailable as exc:
+        print(f"coq: not checked: {exc}", file=out)
+        return
+    steps = [s for t in report.theorems for s in t.steps]
+    asked = [s for s in steps if any(e.kind == "coq" for e in s.evidence)]
+    done = [s for s in asked if "coq" in reproved_by(s.verdict, s.evidence)]
+    reduced = [e for s in steps for e in s.evidence if e.kind == "coq-reduced"]
+    against = _count(len(disagreements), "disagreement") if disagreements else "no disagreement"
+    print(f"coq: re-proved {len(done)} of the {len(asked)} exported steps "
+          f"({_count(len(steps), 'step')} in all) and {sum(e.ok is True for e in reduced)} of "
+          f"{len(reduced)} identities under expectations; {against} "
+          f"({time.monotonic() - start:.1f} s)", file=out)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"

@@ -14,7 +14,9 @@ from tpcheck.kernel.check import (
     StepResult,
     TheoremResult,
     Witness,
+    apply_external_evidence,
     check_theorem,
+    rejudge_theorem,
 )
 from tpcheck.kernel.proof import (
     Context,
@@ -29,11 +31,20 @@ from tpcheck.kernel.proof import (
     WitnessSettings,
 )
 from tpcheck.kernel.rules import REGISTRY, Rule, lookup, rule
-from tpcheck.kernel.verdict import Evidence, Judgement, Verdict, weakest
+from tpcheck.kernel.verdict import (
+    Evidence,
+    Judgement,
+    Verdict,
+    reproved_all,
+    reproved_by,
+    verdict_label,
+    weakest,
+)
 
 __all__ = [
     "DEFAULT_BUDGET", "DEFAULT_WITNESS_BUDGET", "REGISTRY", "Context", "Crosschecks", "Evidence",
     "Goal", "Judgement", "MontecarloSettings", "MpmathSettings", "Options", "Parameter", "Rule",
     "RuleSettings", "Step", "StepResult", "Theorem", "TheoremResult", "Verdict", "Witness",
-    "WitnessSettings", "check_theorem", "lookup", "rule", "weakest",
+    "WitnessSettings", "apply_external_evidence", "check_theorem", "lookup", "rejudge_theorem",
+    "reproved_all", "reproved_by", "rule", "verdict_label", "weakest",
 ]

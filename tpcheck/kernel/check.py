@@ -339,6 +339,43 @@ def check_step(
     return result
 
 
+#: Judgements an external proof checker's decisive refusal contradicts (a PARTIAL step is a
+#: VERIFIED judgement the kernel narrowed; its checked instances are what was exported).
+_EXACT_JUDGEMENTS = frozenset({Verdict.PROVED, Verdict.VERIFIED, Verdict.PARTIAL})
+
+
+def apply_external_evidence(step: StepResult, evidence: Evidence,
+                            about_step: bool = True) -> str | None:
+    """Record what an external proof checker (Coq) said about a checked step.
+
+    The evidence is appended. ``ok`` False means the checker decides the statement and refuses
+    it (an inconclusive answer is ``ok`` None). Such a refusal of a statement ``about_step``
+    whose judgement is exact (PROVED, VERIFIED, or VERIFIED narrowed to PARTIAL) is an
+    internal disagreement, exactly as with a contradicting witness: the step becomes DISPUTED
+    and keeps its rule's judgement in ``judged``. Evidence about something else (the identity
+    under a step's expectations) is only recorded. Returns the disagreement, or None.
+    Evidence never makes a verdict stronger.
+    """
+    step.evidence.append(_safe_evidence(evidence))
+    if not about_step or evidence.ok is not False or step.verdict not in _EXACT_JUDGEMENTS:
+        return None
+    judged = step.judged or step.verdict
+    step.disagreement = (f"{safe(evidence.kind)} contradicts the {judged.value} judgement of "
+                         f"rule {step.rule}: {safe(evidence.detail)}")
+    step.judged, step.verdict = judged, Verdict.DISPUTED
+    return step.disagreement
+
+
+def rejudge_theorem(theorem: TheoremResult) -> None:
+    """Give a theorem its weakest step's verdict again, after external evidence disputed a
+    step; a verdict only ever becomes weaker, and the checked range goes with a lost pass."""
+    verdict = weakest([s.verdict for s in theorem.steps])
+    if verdict.strength < theorem.verdict.strength:
+        theorem.verdict = verdict
+        if verdict not in (Verdict.VERIFIED, Verdict.PARTIAL):
+            theorem.range = None
+
+
 def _tolerance_text(t: sympy.Expr) -> str:
     return tolerance_text(t) if max(abs(t.p), t.q).bit_length() < 3000 else expr_text(t)
 

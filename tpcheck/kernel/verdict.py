@@ -66,6 +66,32 @@ class Evidence:
         return {"kind": self.kind, "ok": self.ok, "detail": self.detail, **self.data}
 
 
+#: Evidence kinds of external proof checkers, which re-prove a step in a logic of their own.
+EXTERNAL_CHECKERS = ("coq",)
+
+
+def reproved_by(verdict: Verdict, evidence: list[Evidence]) -> list[str]:
+    """The external proof checkers that re-proved a passing exact step: each has evidence of
+    its kind, and every such record agrees."""
+    if verdict not in (Verdict.PROVED, Verdict.VERIFIED, Verdict.PARTIAL):
+        return []
+    return [k for k in EXTERNAL_CHECKERS
+            if (mine := [e for e in evidence if e.kind == k]) and all(e.ok is True for e in mine)]
+
+
+def reproved_all(verdict: Verdict, steps_evidence: list[list[Evidence]]) -> list[str]:
+    """The external checkers that re-proved every one of the steps whose evidence is given."""
+    if not steps_evidence:
+        return []
+    return [k for k in EXTERNAL_CHECKERS if all(k in reproved_by(verdict, ev) for ev in steps_evidence)]
+
+
+def verdict_label(verdict: Verdict, steps_evidence: list[list[Evidence]]) -> str:
+    """The verdict with the external checkers that re-proved every one of the steps whose
+    evidence is given: ``PROVED + coq`` for one step (``[step.evidence]``) or a theorem."""
+    return " + ".join([verdict.value, *reproved_all(verdict, steps_evidence)])
+
+
 @dataclass(frozen=True)
 class Judgement:
     """What a rule's verifier concluded about one step."""

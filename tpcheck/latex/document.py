@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tpcheck.kernel import StepResult, TheoremResult, Verdict
+from tpcheck.kernel import StepResult, TheoremResult, Verdict, reproved_all, reproved_by, verdict_label
 from tpcheck.kernel.rules import lookup
 from tpcheck.lang import ast
 from tpcheck.latex.expressions import name, to_latex
@@ -144,7 +144,13 @@ def claim_tex(c: ast.Relation) -> str:
 
 
 def verdict_tag(step: StepResult) -> str:
-    """The step's verdict, said honestly and briefly."""
+    """The step's verdict, said honestly and briefly, with the external checkers (Coq) that
+    re-proved it."""
+    checkers = "".join(rf" + \verdict{{{c}}}" for c in reproved_by(step.verdict, step.evidence))
+    return _verdict_tag(step).replace("}", "}" + checkers, 1)  # after the verdict's macro
+
+
+def _verdict_tag(step: StepResult) -> str:
     v = step.verdict
     if v is Verdict.PROVED:
         return r"\verdict{proved}"
@@ -238,7 +244,9 @@ def render_theorem(t: ast.Theorem, result: TheoremResult | None, cites: Citation
         elif result.verdict is Verdict.PROVED and result.domain:
             where = " for " + _domain_tex(result.domain)
         note = f" {text(result.note)}." if result.note else ""
-        lines.append(rf"\par\noindent\emph{{Verdict:}} {macro}{{{overall}}}{where}"
+        checkers = "".join(rf" + \verdict{{{c}}}" for c in reproved_all(
+            result.verdict, [s.evidence for s in result.steps]))
+        lines.append(rf"\par\noindent\emph{{Verdict:}} {macro}{{{overall}}}{checkers}{where}"
                      rf" (the weakest of its steps; evidence in Appendix~\ref{{ev:{label(t.name)}}}).{note}")
     lines.append(r"\end{proof}")
     return "\n".join(lines)
@@ -253,7 +261,8 @@ def evidence_section(t: ast.Theorem, result: TheoremResult, path: str, sha: str)
     for s in result.steps:
         items = [f"{e.kind}: " + ("agrees" if e.ok else "disagrees" if e.ok is False else "n/a")
                  + " --- " + text(_evidence_text(e.data, e.detail)) for e in s.evidence]
-        out.append(rf"\item line {s.line}, \texttt{{{text(s.rule)}}}: {s.verdict.value.lower()}"
+        out.append(rf"\item line {s.line}, \texttt{{{text(s.rule)}}}: "
+                   + text(verdict_label(s.verdict, [s.evidence]).lower())
                    + f" --- {text(s.detail)}"
                    + (r"\begin{itemize}" + "".join(rf"\item {i}" for i in items) + r"\end{itemize}"
                       if items else ""))
@@ -308,7 +317,8 @@ def render_document(files: list[tuple[str, str, ast.ProofFile, Any]], cites: Cit
             if r.range:
                 where = " (" + _ranges_tex(r.range) + (" only" if r.verdict is Verdict.PARTIAL else "") + ")"
             summary.append(rf"\hyperref[thm:{label(r.name)}]{{\texttt{{{text(r.name)}}}}} & "
-                           rf"{r.verdict.value}{where} & \texttt{{{text(path)}}} \\")
+                           rf"{text(verdict_label(r.verdict, [s.evidence for s in r.steps]))}{where} & "
+                           rf"\texttt{{{text(path)}}} \\")
     summary.append(r"\end{tabular}\end{center}")
     doc = [PREAMBLE, r"\title{Checked derivations}", rf"\author{{tpcheck {text(__version__)}}}",
            r"\date{}", r"\begin{document}", r"\maketitle", *summary, *body,
