@@ -15,7 +15,6 @@ from tpcheck.coq.run import (
     _judge,
     check_lemmas,
     coq_command,
-    library_share,
     read_exports,
     step_outcome,
     unavailable_reason,
@@ -134,20 +133,6 @@ def test_a_refused_lemma_on_a_proved_step_is_a_disagreement(tmp_path: Path) -> N
     assert attach_coq_evidence(report) == []
     step = report.files[0].theorems[0].steps[0]
     assert coq_label(step.verdict, step.evidence) == "PROVED + coq"
-
-
-@pytest.mark.slow
-@needs_coq
-def test_library_share(tmp_path: Path) -> None:
-    exports, errors = read_exports([ROOT / "proofs"])
-    assert not errors
-    run = check_lemmas([lem for e in exports for lem in e.lemmas])
-    share = library_share(exports, run)
-    done, total = share.share
-    assert total and done / total >= 0.8, share.not_proved
-    refused = [(e.name, s.line) for e in exports for s in e.steps
-               if s.lemmas and step_outcome(s, run).ok is False]
-    assert refused == []
 
 
 @pytest.mark.slow

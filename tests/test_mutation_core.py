@@ -151,6 +151,8 @@ def _kill_mutants(workdir: Path, part: str) -> None:
     print(f"mutation [{part}]: {len(status)} mutants sampled, {len(killed)} killed ({timeouts} by "
           f"timeout), {len(equivalent)} equivalent, {len(unexplained)} not killed: {rate:.1%} "
           f"in {elapsed:.0f} s")
+    for name, why, (fn, old, new) in unexplained:
+        print(f"  not killed [{why}]: {name}: in {fn}: - {old}  + {new}")
     report = "\n".join(f"{name} [{why}]: in {fn}: - {old}  + {new}"
                        for name, why, (fn, old, new) in unexplained)
     assert rate >= KILL_RATE, (f"{len(killed)} of {len(status) - len(equivalent)} mutants killed "
