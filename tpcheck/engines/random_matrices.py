@@ -35,6 +35,7 @@ from tpcheck.engines.combinatorics import (
     narayana_number,
     perfect_matchings,
 )
+from tpcheck.trusted import rests_on
 
 Moment = Callable[[int], sympy.Expr]
 
@@ -43,6 +44,7 @@ Moment = Callable[[int], sympy.Expr]
 
 def gue_trace_moment(k: int, n: sympy.Expr) -> sympy.Expr:
     """E tr M^k for GUE(n): the Harer-Zagier polynomial for even k, 0 for odd k."""
+    rests_on("random-matrix-moments")
     if k % 2:
         return sympy.Integer(0)
     poly = harer_zagier_polynomials(max(k // 2, 1))[k // 2]
@@ -51,6 +53,7 @@ def gue_trace_moment(k: int, n: sympy.Expr) -> sympy.Expr:
 
 def gue_trace_moment_by_genus(k: int, n: sympy.Expr) -> sympy.Expr:
     """Reference: sum over pairings pi of the k steps of n^{#cycles(gamma o pi)}."""
+    rests_on("random-matrix-moments")
     if k % 2:
         return sympy.Integer(0)
     return sympy.Add(*[n ** gamma_pi_cycles(p, k) for p in perfect_matchings(list(range(k)))])
@@ -76,6 +79,7 @@ def goe_trace_moment(k: int, n: sympy.Expr) -> sympy.Expr:
     """E tr M^k for GOE(n) by Wick: sum over pairings of the k steps and, for each pair, the
     two terms of E[M_ab M_cd] = d_ac d_bd + d_ad d_bc, of n^{#free index classes}
     (tr M^0 = tr I = n)."""
+    rests_on("random-matrix-moments")
     if k == 0:
         return n
     if k % 2:
@@ -117,6 +121,7 @@ def wigner_trace_moment(k: int, n: sympy.Expr, offdiag: Moment, diag: Moment) ->
     shape (which positions share an index): a shape with t distinct indices occurs (n)_t times
     and contributes prod over distinct edges of E[X_e^{multiplicity}] (m_j off the diagonal,
     d_j on it); tr X^0 = tr I = n."""
+    rests_on("random-matrix-moments")
     if k == 0:
         return n
     total = sympy.Integer(0)
@@ -148,6 +153,7 @@ def wishart_trace_moment(k: int, p: sympy.Expr, N: sympy.Expr, moment: Moment) -
     walks i_1 -> j_1 -> i_2 -> j_2 -> ... -> i_1 grouped by the shapes of the row and column
     indices: (p)_{rows} (N)_{columns} prod over distinct entries of E[X_e^{multiplicity}];
     tr (X X^T)^0 = tr I = p."""
+    rests_on("random-matrix-moments")
     if k == 0:
         return p
     total = sympy.Integer(0)

@@ -273,5 +273,7 @@ def stieltjes(goal: Goal, args: tuple, ctx: Context) -> Judgement:
                          counterexample={"instance": {"z": str(z)}, "|F|^2": str(modulus + 1)})
     if sign != -1:
         return Judgement.undecided(f"stieltjes: cannot decide |{rhs}| < 1")
-    return Judgement(Verdict.PROVED, f"stieltjes: {rhs} is the root of G^2 - {z} G + 1 with |G| < 1",
+    G = sympy.Symbol("G")
+    quadratic = G**2 - z * G + 1
+    return Judgement(Verdict.PROVED, f"stieltjes: {rhs} is the root of {quadratic} with |G| < 1",
                      evidence=[Evidence("symbolic", True, "root of the quadratic with |G| < 1")])
