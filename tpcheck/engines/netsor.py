@@ -36,6 +36,7 @@ from typing import Any
 import mpmath
 import numpy as np
 import sympy
+from sympy.polys.polyerrors import BasePolynomialError
 
 from tpcheck.engines.gaussian import (
     ACTIVATIONS,
@@ -50,6 +51,7 @@ from tpcheck.engines.gaussian import (
 from tpcheck.engines.heads import Avg, MatPowVec, MatVec, outermost, relu
 from tpcheck.engines.laws import GaussianMatrix, InitialVectors
 from tpcheck.engines.mpmath_eval import evaluate
+from tpcheck.engines.z_covariance import ZCalculusError, z_calculus_of_program
 from tpcheck.errors import TpcheckError
 
 
@@ -578,7 +580,19 @@ def z_calculus(program: Program, drop_zdot: bool = False, dps: int = 30) -> ZLaw
 
 def master_theorem_limit(program: Program, psi: sympy.Expr, inputs: list[str],
                          drop_zdot: bool = False, dps: int = 30) -> tuple[sympy.Expr, bool]:
-    """lim (1/n) sum_alpha psi(h^1_alpha, ...) = E psi(Z^{h^1}, ...); returns (value, exact)."""
+    """lim (1/n) sum_alpha psi(h^1_alpha, ...) = E psi(Z^{h^1}, ...); returns (value, exact).
+
+    Programs whose nonlinearities and psi are polynomials go to the recursive Z-calculus
+    (:mod:`tpcheck.engines.z_covariance`: covariances and Zdot coefficients by recursion on the
+    program, polynomial time); the others, and ``drop_zdot``, to :func:`z_calculus`, which
+    expands every Z in the base Gaussians."""
+    if not drop_zdot:
+        try:
+            value = z_calculus_of_program(program).expect(psi, list(dict.fromkeys(inputs)))
+        except (ZCalculusError, BasePolynomialError):
+            pass  # outside the recursive engine's fragment (or a degenerate psi): expand instead
+        else:
+            return value, True
     law = z_calculus(program, drop_zdot, dps)
     value = law.expect(_substitute(psi, inputs, law.z, law.scalars))
     return value, not law.numeric_used

@@ -52,6 +52,8 @@ import sympy
 from sympy.polys.constructor import construct_domain
 from sympy.polys.domains import QQ
 
+from tpcheck.trusted import rests_on
+
 Monomial = tuple[tuple[int, int], ...]  # sorted ((atom, exponent), ...)
 Polynomial = dict[Monomial, Any]  # monomial -> coefficient in the domain
 
@@ -353,6 +355,7 @@ class ZCalculus:
     def expect(self, psi: sympy.Expr, inputs: Sequence[str]) -> sympy.Expr:
         """E[psi(Z^{inputs})] for a polynomial psi in Symbol(input): the Master Theorem limit of
         (1/n) sum_alpha psi(h^1_alpha, ...)."""
+        rests_on("isserlis")  # the Gaussian moments of the polynomial, by Isserlis' theorem
         gens = [sympy.Symbol(x, real=True) for x in inputs]
         expr = sympy.expand(psi.xreplace({sympy.Symbol(x): g for x, g in zip(inputs, gens, strict=True)}))
         if not expr.is_polynomial(*gens) or expr.free_symbols - set(gens):
