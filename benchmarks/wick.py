@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import sympy
 
-from tpcheck.engines.hafnian import gaussian_moment, hafnian, hafnian_float, hafnian_int
 from tpcheck.engines.gaussian import isserlis_moment
+from tpcheck.engines.hafnian import gaussian_moment, hafnian, hafnian_float, hafnian_int
 from tpcheck.kernel.bounded import run_bounded
 
 WALRUS_PYTHON = Path("/tmp/hafvenv/bin/python")

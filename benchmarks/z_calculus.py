@@ -17,9 +17,9 @@ import time
 
 import sympy
 
+from tpcheck.engines.netsor import Program, master_theorem_limit
 from tpcheck.engines.z_covariance import z_calculus_of_program
 from tpcheck.kernel.bounded import run_bounded
-from tpcheck.engines.netsor import Program, master_theorem_limit
 
 HALF = sympy.Rational(1, 2)
 
