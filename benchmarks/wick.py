@@ -1,5 +1,6 @@
 """Benchmark: exact Wick moments by Björklund's hafnian and Kan's formula
-(tpcheck.engines.hafnian) against the current engine (tpcheck.engines.gaussian.isserlis_moment) and a
+(tpcheck.engines.hafnian) against the memoised integration by parts
+(tpcheck.engines.gaussian.isserlis_by_parts) and a
 floating-point hafnian, side by side in one run.
 
 Floating-point reference: thewalrus' compiled ``hafnian(A, method="recursive")`` (the same
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import sympy
 
-from tpcheck.engines.gaussian import isserlis_moment
+from tpcheck.engines.gaussian import isserlis_by_parts
 from tpcheck.engines.hafnian import gaussian_moment, hafnian, hafnian_float, hafnian_int
 from tpcheck.kernel.bounded import run_bounded
 
@@ -97,7 +98,7 @@ def main() -> None:
             fms, fvalue = walrus[i]
         else:
             fms, fvalue = best_ms(lambda a=a: hafnian_float(a))
-        out = run_bounded(timed, (isserlis_moment, [1] * size, a), args.timeout)
+        out = run_bounded(timed, (isserlis_by_parts, [1] * size, a), args.timeout)
         if out.ok:
             base_ms, base_value = out.value
             base = f"{base_ms:>12.1f} {base_ms / ms:>13.1f}x"
@@ -116,14 +117,14 @@ def main() -> None:
     sym = [[sympy.Symbol(f"c{min(i, j)}{max(i, j)}") for j in range(8)] for i in range(8)]
     cases = [
         ("haf 24x24, entries m/7", lambda: hafnian(rational24),
-         (isserlis_moment, [1] * 24, rational24)),
+         (isserlis_by_parts, [1] * 24, rational24)),
         ("E[X1^4 X2^4 X3^4 X4^4], corr 1/3",
          lambda: gaussian_moment([4] * 4, [[1 if i == j else third for j in range(4)] for i in range(4)]),
-         (isserlis_moment, [4] * 4, [[1 if i == j else third for j in range(4)] for i in range(4)])),
-        ("E[Z^60]", lambda: gaussian_moment([60], [[1]]), (isserlis_moment, [60], [[1]])),
+         (isserlis_by_parts, [4] * 4, [[1 if i == j else third for j in range(4)] for i in range(4)])),
+        ("E[Z^60]", lambda: gaussian_moment([60], [[1]]), (isserlis_by_parts, [60], [[1]])),
         ("E[X^6 Y^6], C = [[1, x], [x, y]]", lambda: gaussian_moment([6, 6], [[1, x], [x, y]]),
-         (isserlis_moment, [6, 6], [[1, x], [x, y]])),
-        ("haf 8x8 all-symbolic", lambda: hafnian(sym), (isserlis_moment, [1] * 8, sym)),
+         (isserlis_by_parts, [6, 6], [[1, x], [x, y]])),
+        ("haf 8x8 all-symbolic", lambda: hafnian(sym), (isserlis_by_parts, [1] * 8, sym)),
     ]
     header = f"{'case':<36} {'new ms':>9} {'isserlis ms':>12} {'ratio':>9}  agree"
     print(header)

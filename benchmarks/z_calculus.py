@@ -1,5 +1,5 @@
 """Benchmark: the recursive Z-calculus (tpcheck.engines.z_covariance) against the expanded one
-(tpcheck.engines.netsor.master_theorem_limit), side by side in one run.
+(tpcheck.engines.netsor.expanded_limit, the engine that expands every Z), side by side in one run.
 
 Cases: (1/n) x^T W^(2k) x with W = A + A^T, entries of variance 1/(2n) (rational program), and
 with W = (A + A^T)/sqrt(2) (over QQ<sqrt(2)>); (1/n) x^T (A A^T)^k x with lambda = n/m symbolic
@@ -17,7 +17,7 @@ import time
 
 import sympy
 
-from tpcheck.engines.netsor import Program, master_theorem_limit
+from tpcheck.engines.netsor import Program, expanded_limit
 from tpcheck.engines.z_covariance import z_calculus_of_program
 from tpcheck.kernel.bounded import run_bounded
 
@@ -67,7 +67,7 @@ def ours(program: Program, a: str, b: str) -> sympy.Expr:
 
 def baseline(program: Program, a: str, b: str) -> sympy.Expr:
     sa, sb = sympy.Symbol(a, real=True), sympy.Symbol(b, real=True)
-    return master_theorem_limit(program, sa * sb, [a] if a == b else [a, b])[0]
+    return expanded_limit(program, sa * sb, [a] if a == b else [a, b])[0]
 
 
 def timed(fn, *args):

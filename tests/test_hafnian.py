@@ -1,5 +1,5 @@
 """Exact hafnians (Björklund) and Kan's moments against brute-force pairings and
-tpcheck.engines.gaussian.isserlis_moment."""
+tpcheck.engines.gaussian.isserlis_by_parts, the memoised integration by parts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpcheck.engines.gaussian import isserlis_by_matchings, isserlis_moment
+from tpcheck.engines.gaussian import isserlis_by_matchings, isserlis_by_parts
 from tpcheck.engines.hafnian import (
     HafnianError,
     gaussian_moment,
@@ -79,14 +79,14 @@ def test_huge_entries_many_primes(a):
 @settings(max_examples=30, deadline=None)
 @given(rational_matrices())
 def test_rational_hafnian_against_isserlis(a):
-    assert hafnian(a) == isserlis_moment([1] * len(a), a)
+    assert hafnian(a) == isserlis_by_parts([1] * len(a), a)
 
 
 @settings(max_examples=40, deadline=None)
 @given(moments())
 def test_moments_against_isserlis(case):
     a, c = case
-    expected = isserlis_moment(a, c)
+    expected = isserlis_by_parts(a, c)
     assert gaussian_moment(a, c) == expected
     assert kan_moment(a, c) == expected
     rep = [i for i, x in enumerate(a) for _ in range(x)]
@@ -98,7 +98,7 @@ def test_moments_against_isserlis(case):
 def test_non_centred_moments(case, mu):
     a, c = case
     mean = [sympy.Rational(m, 2) for m in mu[: len(a)]]
-    assert gaussian_moment(a, c, mean) == isserlis_moment(a, c, mean)
+    assert gaussian_moment(a, c, mean) == isserlis_by_parts(a, c, mean)
 
 
 def test_symbolic_hafnian_and_moments():
@@ -107,9 +107,9 @@ def test_symbolic_hafnian_and_moments():
     assert sympy.expand(hafnian(c6) - hafnian_by_matchings(c6)) == 0
     c = [[1, x], [x, y]]
     for a in ([2, 2], [3, 1], [4, 2], [1, 5], [3, 3]):
-        assert sympy.expand(gaussian_moment(a, c) - isserlis_moment(a, c)) == 0
+        assert sympy.expand(gaussian_moment(a, c) - isserlis_by_parts(a, c)) == 0
     mean = [x, 1]
-    assert sympy.expand(gaussian_moment([2, 1], c, mean) - isserlis_moment([2, 1], c, mean)) == 0
+    assert sympy.expand(gaussian_moment([2, 1], c, mean) - isserlis_by_parts([2, 1], c, mean)) == 0
     s2 = [[sympy.sqrt(2), 1, 0, 1], [1, 2, sympy.sqrt(2), 0], [0, sympy.sqrt(2), 1, 1], [1, 0, 1, 3]]
     assert sympy.expand(hafnian(s2) - hafnian_by_matchings(s2)) == 0
 
@@ -153,4 +153,4 @@ def test_size_20_against_isserlis():
     rng = np.random.default_rng(11)
     a = rng.integers(-2, 3, (20, 20))
     a = (a + a.T).tolist()
-    assert hafnian_int(a) == isserlis_moment([1] * 20, a)
+    assert hafnian_int(a) == isserlis_by_parts([1] * 20, a)

@@ -47,8 +47,23 @@ def isserlis_moment(
     """E[prod_i X_i^{a_i}] for X ~ N(mean, cov), exactly (entries may be symbolic).
 
     Integer and rational entries go to :func:`tpcheck.engines.hafnian.gaussian_moment` (a
-    hafnian by Bjorklund's recursion, or Kan's formula with a mean); symbolic entries to the
-    memoised integration by parts below."""
+    hafnian by Bjorklund's recursion, or Kan's formula with a mean); symbolic entries to
+    :func:`isserlis_by_parts`."""
+    return _isserlis(exponents, cov, mean, numbers_by_hafnian=True)
+
+
+def isserlis_by_parts(
+    exponents: Sequence[int], cov: Any, mean: Sequence[Any] | None = None
+) -> sympy.Expr:
+    """E[prod_i X_i^{a_i}] by the Gaussian integration by parts E[X_i f] = mu_i E[f] +
+    sum_j C_ij E[d_j f], memoised on exponent vectors, for any entries (Isserlis 1918): the
+    symbolic path of :func:`isserlis_moment`, and the reference its numeric path is tested
+    against."""
+    return _isserlis(exponents, cov, mean, numbers_by_hafnian=False)
+
+
+def _isserlis(exponents: Sequence[int], cov: Any, mean: Sequence[Any] | None,
+              numbers_by_hafnian: bool) -> sympy.Expr:
     rests_on("isserlis")
     c = _as_matrix(cov)
     d = len(exponents)
@@ -61,7 +76,7 @@ def isserlis_moment(
         return sympy.Integer(0)
     flat = [x for row in c for x in row] + list(mu)
     domain, elems = construct_domain(flat + [sympy.Integer(1)])
-    if domain.is_ZZ or domain.is_QQ:
+    if numbers_by_hafnian and (domain.is_ZZ or domain.is_QQ):
         # numbers: the hafnian of the 2^k class, or Kan's formula (tpcheck.engines.hafnian)
         return hafnian_moment(exponents, c, mu)
     C = [elems[i * d : (i + 1) * d] for i in range(d)]

@@ -584,8 +584,7 @@ def master_theorem_limit(program: Program, psi: sympy.Expr, inputs: list[str],
 
     Programs whose nonlinearities and psi are polynomials go to the recursive Z-calculus
     (:mod:`tpcheck.engines.z_covariance`: covariances and Zdot coefficients by recursion on the
-    program, polynomial time); the others, and ``drop_zdot``, to :func:`z_calculus`, which
-    expands every Z in the base Gaussians."""
+    program, polynomial time); the others, and ``drop_zdot``, to :func:`expanded_limit`."""
     if not drop_zdot:
         try:
             value = z_calculus_of_program(program).expect(psi, list(dict.fromkeys(inputs)))
@@ -593,6 +592,14 @@ def master_theorem_limit(program: Program, psi: sympy.Expr, inputs: list[str],
             pass  # outside the recursive engine's fragment (or a degenerate psi): expand instead
         else:
             return value, True
+    return expanded_limit(program, psi, inputs, drop_zdot, dps)
+
+
+def expanded_limit(program: Program, psi: sympy.Expr, inputs: list[str],
+                   drop_zdot: bool = False, dps: int = 30) -> tuple[sympy.Expr, bool]:
+    """The same limit by :func:`z_calculus`, which writes every Z in the base Gaussians (any
+    nonlinearity; exponential in the program's depth): the reference the recursive engine is
+    tested against."""
     law = z_calculus(program, drop_zdot, dps)
     value = law.expect(_substitute(psi, inputs, law.z, law.scalars))
     return value, not law.numeric_used
