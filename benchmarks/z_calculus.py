@@ -89,7 +89,7 @@ def main() -> None:
         cases.append((f"x.(A A^T)^{k}x, lambda symbolic", marchenko_pastur(k), "x0", f"x{k}"))
     for depth in (3, 4, 5):
         cases.append((f"polynomial program, {depth} MatMuls", polynomial(depth), "x0", f"p{depth - 1}"))
-    header = f"{'case':<40} {'new ms':>9} {'tp.py ms':>10} {'ratio':>9}  agree  value"
+    header = f"{'case':<40} {'new ms':>9} {'expand ms':>10} {'ratio':>9}  agree  value"
     print(header)
     print("-" * len(header))
     for name, program, a, b in cases:
