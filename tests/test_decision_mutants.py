@@ -3,8 +3,9 @@ the behaviour that mutation testing showed no other test pinned down.
 
 tests/test_mutation_core.py runs the mutation tool on tpcheck/engines/equality.py,
 tpcheck/engines/hypergeometric.py and tpcheck/engines/asymptotics.py against these tests,
-tests/test_core_mutants.py and tests/test_equality.py. Each test states one fact a user sees: every branch of a case split,
-the exact reason text, the boundary of a range, the instance of a counterexample.
+tests/test_core_mutants.py and tests/test_equality.py. Each test states one fact a user sees:
+every branch of a case split, the exact reason text, the boundary of a range, the instance of a
+counterexample.
 """
 
 from __future__ import annotations
