@@ -48,6 +48,7 @@ import mpmath
 import numpy as np
 import sympy
 
+from tpcheck.engines.gaussian import erf_derivative_kernel, erf_kernel, np_erf, relu_kernel, step_kernel
 from tpcheck.errors import TpcheckError
 
 Dual = Callable[[Any, Any, Any], Any]
@@ -62,11 +63,6 @@ class DeepKernelError(TpcheckError, ValueError):
 
 
 # ---- scalar helpers shared by the numpy, mpmath and sympy paths ---------------------------
-
-
-def _np_erf(x: Any) -> np.ndarray:
-    """erf elementwise at double precision (math.erf; numpy has none and scipy is not required)."""
-    return np.frompyfunc(math.erf, 1, 1)(np.asarray(x, dtype=float)).astype(float)
 
 
 def _polynomial_moment(j: int, k: int, q1: Any, q2: Any, c: Any) -> Any:
@@ -165,26 +161,6 @@ def _erf_derivative_dual_mp(q1: Any, q2: Any, c: Any) -> mpmath.mpf:
     return 4 / mpmath.pi / mpmath.sqrt((1 + 2 * q1) * (1 + 2 * q2) - 4 * c * c)
 
 
-# ---- the same closed forms in sympy (diagonal kept separate so that it stays exact) --------
-
-
-def _relu_dual_sympy(q1: Any, q2: Any, c: Any) -> sympy.Expr:
-    t = sympy.acos(c / sympy.sqrt(q1 * q2))
-    return sympy.sqrt(q1 * q2) / (2 * sympy.pi) * (sympy.sin(t) + (sympy.pi - t) * sympy.cos(t))
-
-
-def _step_dual_sympy(q1: Any, q2: Any, c: Any) -> sympy.Expr:
-    return (sympy.pi - sympy.acos(c / sympy.sqrt(q1 * q2))) / (2 * sympy.pi)
-
-
-def _erf_dual_sympy(q1: Any, q2: Any, c: Any) -> sympy.Expr:
-    return 2 / sympy.pi * sympy.asin(2 * c / sympy.sqrt((1 + 2 * q1) * (1 + 2 * q2)))
-
-
-def _erf_derivative_dual_sympy(q1: Any, q2: Any, c: Any) -> sympy.Expr:
-    return 4 / sympy.pi / sympy.sqrt((1 + 2 * q1) * (1 + 2 * q2) - 4 * c**2)
-
-
 # ---- activations ---------------------------------------------------------------------------
 
 
@@ -234,7 +210,7 @@ RELU = KernelActivation(
     lambda x: x if x > 0 else mpmath.mpf(0), lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0),
     kink=True, dual=relu_dual, derivative_dual=step_dual,
     mp_dual=_relu_dual_mp, mp_derivative_dual=_step_dual_mp,
-    sympy_dual=_relu_dual_sympy, sympy_derivative_dual=_step_dual_sympy,
+    sympy_dual=relu_kernel, sympy_derivative_dual=step_kernel,
     sympy_diagonal=(lambda q: q / 2, lambda q: sympy.Rational(1, 2)),
 )
 STEP = KernelActivation(
@@ -242,15 +218,15 @@ STEP = KernelActivation(
     lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0), lambda x: mpmath.mpf(0),
     kink=True, dual=step_dual, derivative_dual=_zero_dual,
     mp_dual=_step_dual_mp, mp_derivative_dual=_zero_dual,
-    sympy_dual=_step_dual_sympy, sympy_derivative_dual=lambda q1, q2, c: sympy.Integer(0),
+    sympy_dual=step_kernel, sympy_derivative_dual=lambda q1, q2, c: sympy.Integer(0),
     sympy_diagonal=(lambda q: sympy.Rational(1, 2), lambda q: sympy.Integer(0)),
 )
 ERF = KernelActivation(
-    "erf", _np_erf, _erf_derivative_np,
+    "erf", np_erf, _erf_derivative_np,
     mpmath.erf, lambda x: 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-x * x),
     dual=erf_dual, derivative_dual=erf_derivative_dual,
     mp_dual=_erf_dual_mp, mp_derivative_dual=_erf_derivative_dual_mp,
-    sympy_dual=_erf_dual_sympy, sympy_derivative_dual=_erf_derivative_dual_sympy,
+    sympy_dual=erf_kernel, sympy_derivative_dual=erf_derivative_kernel,
     sympy_diagonal=(lambda q: 2 / sympy.pi * sympy.asin(2 * q / (1 + 2 * q)),
                     lambda q: 4 / sympy.pi / sympy.sqrt(1 + 4 * q)),
 )
@@ -331,7 +307,7 @@ def elementary(expr: sympy.Expr | str, symbol: sympy.Symbol | None = None,
             raise DeepKernelError(f"activation {expr} must have exactly one free symbol")
         symbol = free[0]
     derivative = sympy.diff(expr, symbol)
-    np_modules = [{"erf": _np_erf}, "numpy"]
+    np_modules = [{"erf": np_erf}, "numpy"]
     kink = any(expr.has(h) for h in (sympy.Abs, sympy.Max, sympy.Min, sympy.Heaviside, sympy.sign))
     return KernelActivation(
         name or str(expr),

@@ -162,10 +162,11 @@ def _Phi(x: Any) -> Any:  # noqa: N802
     return mpmath.ncdf(x)
 
 
-def _np_erf(x: np.ndarray) -> np.ndarray:
+def np_erf(x: Any) -> np.ndarray:
+    """erf elementwise at double precision (math.erf; numpy has none and scipy is not required)."""
     import math
 
-    return np.vectorize(math.erf, otypes=[float])(x)
+    return np.vectorize(math.erf, otypes=[float])(np.asarray(x, dtype=float))
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -176,7 +177,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "step": Activation("step", lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0),
                        lambda x: (x > 0).astype(float), kink=True,
                        smooth=lambda a, b: _Phi(a / b)),
-    "erf": Activation("erf", mpmath.erf, _np_erf,
+    "erf": Activation("erf", mpmath.erf, np_erf,
                       smooth=lambda a, b: mpmath.erf(a / mpmath.sqrt(1 + 2 * b * b))),
     "tanh": Activation("tanh", mpmath.tanh, np.tanh),
     "sin": Activation("sin", mpmath.sin, np.sin,
