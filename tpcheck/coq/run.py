@@ -250,20 +250,22 @@ def _check_group(coqc: str, folder: Path, stem: str, group: list[Lemma],
 def read_exports(paths: Iterable[str | Path]) -> tuple[list[TheoremExport], list[str]]:
     """Parse, elaborate (bounded, as ``tpcheck check`` does) and export every theorem of the
     proof files ``paths``; returns the exports and the errors met reading them."""
-    from tpcheck.api import elaborate_bounded, proof_files, read_proof_file
+    from tpcheck.api import elaborate_bounded, parse_text, proof_files, read_proof_file
     from tpcheck.errors import SourceError, TpcheckError
-    from tpcheck.lang.parser import parse
 
     exports, errors = [], []
     for f in proof_files(paths):
         try:
             text = read_proof_file(f)
-            tree = parse(text)
-        except (TpcheckError, RecursionError) as exc:
+        except TpcheckError as exc:
             errors.append(f"{f}: {exc}")
             continue
+        parsed = parse_text(text, str(f))  # the parse every front-end shares
+        errors.extend(e.splitlines()[0] for e in [*parsed.errors, *parsed.internal_errors])
+        if parsed.tree is None:
+            continue
         lines = text.split("\n")
-        for t in tree.theorems:
+        for t in parsed.tree.theorems:
             try:
                 theorem = elaborate_bounded(t, lines)
             except SourceError as exc:
