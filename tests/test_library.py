@@ -81,6 +81,15 @@ EXPECTED = {
     "residual_block": "PROVED",
     "weight_tied_rnn_step": "PROVED",
     "layer_normalisation_netsor_plus": "PROVED",
+    # issue 13: deep kernels of declared MLPs
+    "nngp_relu_depth3": "PROVED",
+    "ntk_relu_depth3": "PROVED",
+    "nngp_erf_depth3": "PROVED",
+    "ntk_erf_depth3": "PROVED",
+    "ntk_identity_depth3": "PROVED",
+    "ntk_identity_with_bias_depth3": "PROVED",
+    "ntk_relu_depth1_symbolic": "PROVED",
+    "mlp_declaration_is_its_program": "PROVED",
 }
 
 

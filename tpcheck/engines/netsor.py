@@ -53,6 +53,7 @@ from tpcheck.engines.laws import GaussianMatrix, InitialVectors
 from tpcheck.engines.mpmath_eval import evaluate
 from tpcheck.engines.z_covariance import ZCalculusError, z_calculus_of_program
 from tpcheck.errors import TpcheckError
+from tpcheck.trusted import rests_on
 
 
 class ProgramError(TpcheckError):
@@ -192,18 +193,113 @@ class ZLaw:
         symbols = [s for s in self.base if s in term.free_symbols]
         if not symbols:
             return term
+        blocks = self._independent_blocks(term, symbols)
+        if len(blocks) > 1:
+            # cheapest first (polynomial blocks), and a block of mean 0 ends the product
+            blocks.sort(key=lambda b: not b.is_polynomial(*symbols))
+            values = []
+            for b in blocks:
+                values.append(self._expect_term(b))
+                if values[-1] == 0:
+                    return sympy.Integer(0)
+            return sympy.Mul(*values)
         if term.has(sympy.DiracDelta):
             return self._condition_on_delta(term, symbols)
         if term.is_polynomial(*symbols):
             mean = [self.mean.get(s, sympy.Integer(0)) for s in symbols]
             return polynomial_expectation(term, symbols, self.covariance_matrix(symbols), mean)
         exact = self._closed_form(term, symbols)
+        if exact is None:
+            exact = self._gaussian_exponential(term, symbols)
         if exact is not None:
             return exact
         if _piecewise_linear(term, symbols):
             return self._expect_piecewise_linear(term, symbols)
         self.numeric_used = True
         return self._numeric(term, symbols)
+
+    def _independent_blocks(self, term: sympy.Expr, symbols: list[sympy.Symbol]) -> list[sympy.Expr]:
+        """The factors of a product grouped into independent blocks: E[f(Z_A) g(Z_B)] =
+        E[f(Z_A)] E[g(Z_B)] when the jointly Gaussian sets A and B have Cov(Z_a, Z_b) = 0 for
+        every a in A, b in B (a Gaussian vector with block-diagonal covariance has independent
+        blocks). Two base Gaussians are joined when a covariance entry between them is not
+        identically 0 (a symbolic entry joins them) or when one factor depends on both; the
+        blocks are the connected components. A term that is one block comes back whole."""
+        parent = {s: s for s in symbols}
+
+        def root(s: sympy.Symbol) -> sympy.Symbol:
+            while parent[s] != s:
+                parent[s] = parent[parent[s]]
+                s = parent[s]
+            return s
+
+        def join(a: sympy.Symbol, b: sympy.Symbol) -> None:
+            parent[root(a)] = root(b)
+
+        for a, b in itertools.combinations(symbols, 2):
+            if self.cov.get((a, b), 0) != 0 or self.cov.get((b, a), 0) != 0:
+                join(a, b)
+        const = sympy.Integer(1)
+        factors: list[tuple[sympy.Expr, list[sympy.Symbol]]] = []
+        for f in sympy.Mul.make_args(term):
+            inside = [s for s in symbols if s in f.free_symbols]
+            if not inside:
+                const *= f
+                continue
+            for other in inside[1:]:
+                join(inside[0], other)
+            factors.append((f, inside))
+        blocks: dict[sympy.Symbol, sympy.Expr] = {}
+        for f, inside in factors:
+            r = root(inside[0])
+            blocks[r] = blocks.get(r, sympy.Integer(1)) * f
+        if len(blocks) <= 1:
+            return [term]
+        parts = list(blocks.values())
+        return [const * parts[0], *parts[1:]]
+
+    def _gaussian_exponential(self, term: sympy.Expr, symbols: list[sympy.Symbol]) -> sympy.Expr | None:
+        """E[P(z) exp(-(1/2) z^T B z)] = det(I + S B)^(-1/2) E[P(z')], z' ~ N(0, S (I + B S)^-1),
+        for centred z ~ N(0, S), B positive semidefinite and P a polynomial (products of
+        exponentials of a nonpositive quadratic form, such as erf'(u) erf'(v) =
+        (4/pi) exp(-u^2 - v^2), and the polynomials that derivatives of them bring down): the
+        density of z times exp(-z^T B z / 2) is det(I + S B)^(-1/2) times the density of
+        N(0, (S^-1 + B)^-1), with det(I + S B) > 0 for S, B >= 0 (by continuity also for a
+        singular S); E[P(z')] is Isserlis'. Anything else (another function, a linear term in the
+        exponent, a mean) returns None."""
+        const = sympy.Integer(1)
+        exponent = sympy.Integer(0)
+        for f in sympy.Mul.make_args(term):
+            if not f.free_symbols & set(symbols) or f.is_polynomial(*symbols):
+                const *= f
+            elif isinstance(f, sympy.exp):
+                exponent += f.args[0]
+            elif f.is_Pow and isinstance(f.base, sympy.exp) and f.exp.is_Integer and f.exp > 0:
+                exponent += f.exp * f.base.args[0]
+            else:
+                return None
+        if any(self.mean.get(s, 0) != 0 for s in symbols):
+            return None
+        try:
+            poly = sympy.Poly(sympy.expand(exponent), *symbols)
+        except (BasePolynomialError, sympy.PolynomialError):
+            return None
+        if poly.total_degree() != 2 or any(sum(m) != 2 for m in poly.monoms()):
+            return None
+        d = len(symbols)
+        b = sympy.zeros(d, d)
+        for i, j in itertools.product(range(d), range(d)):
+            b[i, j] = -sympy.diff(exponent, symbols[i], symbols[j])
+        if b.is_positive_semidefinite is not True:
+            return None
+        rests_on("gaussian-closed-forms")
+        s = sympy.Matrix(self.covariance_matrix(symbols))
+        det = sympy.factor(sympy.expand((sympy.eye(d) + s * b).det()))
+        if not const.free_symbols & set(symbols):
+            return const / sympy.sqrt(det)
+        tilted = (s * (sympy.eye(d) + b * s).inv()).applyfunc(sympy.cancel)
+        moments = polynomial_expectation(sympy.expand(const), symbols, tilted.tolist())
+        return moments / sympy.sqrt(det)
 
     def _forms(self, term: sympy.Expr, symbols: list[sympy.Symbol]) -> dict | str:
         """Group the factors of a product by the affine form of the Gaussians they depend on
@@ -740,13 +836,22 @@ def simulate(program: Program, psi: sympy.Expr, inputs: list[str], n: int, sampl
              seed: int, ratio: float = 1.0) -> tuple[float, float]:
     """Estimate and standard error of (1/n) sum_alpha psi(...) over ``samples`` independent
     runs of the program at width n (dense seeded Gaussian matrices)."""
+    arr = simulate_runs(program, [(psi, inputs)], n, samples, seed)[:, 0]
+    return float(arr.mean()), float(arr.std(ddof=1) / np.sqrt(samples)) if samples > 1 else 0.0
+
+
+def simulate_runs(program: Program, averages: list[tuple[sympy.Expr, list[str]]], n: int,
+                  samples: int, seed: int) -> np.ndarray:
+    """The averages (1/n) sum_alpha psi_j(...) in each of ``samples`` independent runs of the
+    program at width n (dense seeded Gaussian matrices): an array of shape (samples, j), one
+    realisation of the program per row, shared by all the averages of that row."""
     rng = np.random.default_rng(seed)
     init = [i.out for i in program.instructions if i.kind == "initial"]
     cov = np.array([[float(program.initial_cov.get((a, b), 0)) for b in init] for a in init])
     mean = np.array([float(program.initial_mean[a]) for a in init])
     w, v = np.linalg.eigh(cov)
     root = v * np.sqrt(np.clip(w, 0, None))
-    values = []
+    rows = []
     for _ in range(samples):
         vec: dict[str, np.ndarray] = {}
         g = root @ rng.standard_normal((len(init), n)) + mean[:, None]
@@ -775,7 +880,11 @@ def simulate(program: Program, psi: sympy.Expr, inputs: list[str], n: int, sampl
             elif ins.kind == "matmul":
                 m, x, transpose = ins.args
                 vec[ins.out] = (mats[m].T if transpose else mats[m]) @ vec[x]
-        env = {sympy.Symbol(x): vec[x] for x in inputs} | {sympy.Symbol(x, real=True): vec[x] for x in inputs}
-        values.append(float(np.mean(evaluate(_evaluable(psi), {**scalars, **env}, "numpy"))))
-    arr = np.asarray(values)
-    return float(arr.mean()), float(arr.std(ddof=1) / np.sqrt(samples)) if samples > 1 else 0.0
+        row = []
+        for psi, inputs in averages:
+            env = ({sympy.Symbol(x): vec[x] for x in inputs}
+                   | {sympy.Symbol(x, real=True): vec[x] for x in inputs})
+            raw = evaluate(_evaluable(psi), {**scalars, **env}, "numpy")
+            row.append(float(np.mean(np.broadcast_to(np.asarray(raw, float), (n,)))))
+        rows.append(row)
+    return np.asarray(rows, float).reshape(samples, len(averages))

@@ -118,10 +118,22 @@ def polynomially_bounded(expr: sympy.Expr, randoms: set[sympy.Basic]) -> bool:
         arg = expr.args[0]
         vs = [v for v in randoms if arg.has(v)]
         try:
-            return sympy.Poly(arg, *vs).total_degree() <= 1 if vs else True
+            degree = sympy.Poly(arg, *vs).total_degree() if vs else 0
         except sympy.PolynomialError:
             return False
+        return degree <= 1 or (degree == 2 and _bounded_above_quadratic(arg, vs))
     return False
+
+
+def _bounded_above_quadratic(p: sympy.Expr, vs: list[sympy.Basic]) -> bool:
+    """Whether a quadratic polynomial p(z) = z^T H z / 2 + b^T z + c is bounded above on R^d:
+    exactly when H is negative semidefinite and b lies in the range of H (then exp(p) is
+    bounded, as erf'(u) = 2 exp(-u^2)/sqrt(pi) is)."""
+    h = sympy.hessian(p, vs)
+    b = sympy.Matrix([sympy.diff(p, v).subs({w: 0 for w in vs}) for v in vs])
+    if (-h).is_positive_semidefinite is not True:
+        return False
+    return h.rank() == h.row_join(b).rank()
 
 
 def free_deterministic_symbols(lhs: sympy.Expr, rhs: sympy.Expr, laws: dict,

@@ -99,6 +99,14 @@ class Binding(Node):
 
 
 @dataclass(frozen=True)
+class Keyword(Node):
+    """``name = value`` inside a call: a named argument (``MLP(n, depth = 3, ...)``)."""
+
+    var: str
+    value: Node
+
+
+@dataclass(frozen=True)
 class Member(Node):
     """``x in collection`` inside a call."""
 

@@ -64,7 +64,9 @@ from tpcheck.kernel.proof import (
 )
 from tpcheck.kernel.rules import REGISTRY
 from tpcheck.lang import ast
-from tpcheck.lang.parser import MAX_DEPTH, MAX_EXPRESSION_SIZE, chain_group, fold_chain
+from tpcheck.lang.mlp import MAX_DEPTH as MAX_MLP_DEPTH
+from tpcheck.lang.mlp import PARAMETRIZATIONS, MLPSpec
+from tpcheck.lang.parser import MAX_DEPTH, MAX_EXPRESSION_SIZE, chain_group, children, fold_chain
 from tpcheck.text import expr_text as _t
 
 #: Bits of the largest exact number an expression may produce (about 60 000 digits): exact
@@ -235,6 +237,7 @@ class _Scope:
     tp_matrices: dict[str, sympy.Symbol] = field(default_factory=dict)
     matrix_defs: dict[str, dict[tuple[sympy.Symbol, int], sympy.Expr]] = field(default_factory=dict)
     definitions: dict[str, _Definition] = field(default_factory=dict)
+    mlps: dict[str, MLPSpec] = field(default_factory=dict)
     bound: dict[str, sympy.Symbol] = field(default_factory=dict)
     # checks of the hypotheses that may use the assumptions, run once those are read: each
     # takes the slacks (expressions the assumptions make >= 0)
@@ -407,6 +410,9 @@ class Elaborator:
             return member
         if isinstance(node, ast.ListExpr):
             raise ElaborationError("a list is not a number", node.pos)
+        if isinstance(node, ast.Keyword):
+            raise ElaborationError(f"a named argument '{node.var} = ...' is only allowed in "
+                                   "MLP(...)", node.pos)
         if isinstance(node, ast.Binding | ast.Member):
             raise ElaborationError("a binding 'i = a..b' is only allowed in sum, prod or a rule",
                                    node.pos)
@@ -506,6 +512,9 @@ class Elaborator:
             return d.body
         if node.id in CONSTANTS:
             return CONSTANTS[node.id]
+        if node.id in s.mlps:
+            raise ElaborationError(f"'{node.id}' is a network; write nngp({node.id}, x, y) or "
+                                   f"ntk({node.id}, x, y)", node.pos)
         if node.id in s.families:
             raise ElaborationError(f"'{node.id}' is an iid family; write a member, {node.id}[i]",
                                    node.pos)
@@ -549,6 +558,8 @@ class Elaborator:
             return self.binder(node)
         if node.func == "tr":
             return self.trace(node)
+        if node.func in ("nngp", "ntk"):
+            return self.mlp_head(node)
         if node.func == "avg":
             if len(node.args) != 1:
                 raise ElaborationError("avg takes one vector expression", node.pos)
@@ -580,6 +591,41 @@ class Elaborator:
         if node.func == "sqrt":
             return self.power(args[0], sympy.Rational(1, 2), node.pos)
         return build(args, node.pos)
+
+    def mlp_input(self, node: ast.Node) -> tuple[sympy.Expr, ...]:
+        """An input of a declared MLP: a list [x_1, ..., x_d] of real numbers or symbols."""
+        if not isinstance(node, ast.ListExpr) or not node.items:
+            raise ElaborationError("an MLP's input is a list of coordinates, e.g. [1, 1, -1]",
+                                   node.pos)
+        x = tuple(self.expr(i) for i in node.items)
+        if any(c.is_extended_real is not True for c in x):
+            raise ElaborationError("an MLP's input must have real coordinates (declare its "
+                                   "symbols real)", node.pos)
+        return x
+
+    def mlp_head(self, node: ast.Call) -> sympy.Expr:
+        """``nngp(f, x, y)`` and ``ntk(f, x, y)`` of a declared MLP f (:mod:`tpcheck.lang.mlp`)."""
+        if len(node.args) != 3 or not isinstance(node.args[0], ast.Name):
+            raise ElaborationError(f"write {node.func}(f, [x1, ..., xd], [y1, ..., yd]) for a "
+                                   "declared MLP f", node.pos)
+        spec = self.scope.mlps.get(node.args[0].id)
+        if spec is None:
+            raise ElaborationError(f"'{node.args[0].id}' is not a declared MLP (let "
+                                   f"{node.args[0].id} ~ MLP(n, depth = ..., phi = ...))", node.pos)
+        x, y = self.mlp_input(node.args[1]), self.mlp_input(node.args[2])
+        if x not in spec.inputs or y not in spec.inputs:  # collected when f was declared
+            raise ElaborationError(f"an input of {node.func}({spec.name}, ...) was not seen when "
+                                   f"{spec.name} was declared", node.pos)
+        if node.func == "nngp":
+            return spec.nngp(x, y)
+        if spec.parametrization != "ntk":
+            raise ElaborationError("ntk(...) of a network in the standard parametrization grows "
+                                   "with the width n; declare parametrization = ntk (or use "
+                                   "tpcheck.nn.nt_kernels(..., width=n))", node.pos)
+        if spec.phi_prime(sympy.Symbol("t", real=True)).has(sympy.DiracDelta):
+            raise ElaborationError(f"ntk(...): the derivative of {spec.phi_name} is a delta "
+                                   "(its parameter gradients vanish almost everywhere)", node.pos)
+        return spec.ntk(x, y)
 
     def matrix_expr(self, node: ast.Node) -> dict[tuple[sympy.Symbol, int], sympy.Expr] | None:
         """A linear combination of Gaussian matrices and transposes, {(A, t): c}, or None."""
@@ -734,7 +780,7 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
     params: list[Parameter] = []
 
     def declare(name: str, pos: Position, **assumptions: bool) -> sympy.Symbol:
-        if name in scope.symbols or name in scope.definitions:
+        if name in scope.symbols or name in scope.definitions or name in scope.mlps:
             raise ElaborationError(f"'{name}' is declared twice", pos)
         if name in FUNCTIONS or name in BINDERS or name in CONSTANTS or name in ("E", "P", "Var"):
             raise ElaborationError(f"'{name}' is a built-in name and cannot be declared", pos)
@@ -760,6 +806,8 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
         if isinstance(item, ast.LetDomain):
             for name, pos in item.names:
                 declare(name, pos, **DOMAINS[item.domain])
+        elif isinstance(item, ast.LetLaw) and item.law.func == "MLP":
+            _mlp_law(el, item, declare, laws, t)
         elif isinstance(item, ast.LetLaw) and item.law.func in ("Matrix", "Vector"):
             _tensor_program_law(el, item, declare, laws)
         elif isinstance(item, ast.LetLaw) and item.law.func in MATRIX_LAWS:
@@ -934,6 +982,119 @@ def _tensor_program_law(el: Elaborator, item: ast.LetLaw, declare: Callable,
     law = laws_module.InitialVectors(n, syms, cov, tuple(sympy.Integer(0) for _ in syms))
     for sym in syms:
         laws[sym] = law
+
+
+def _mlp_heads(t: ast.Theorem, name: str) -> list[ast.Call]:
+    """Every nngp(name, ...) and ntk(name, ...) written in the theorem."""
+    roots: list[ast.Node] = [d.body for d in t.lets if isinstance(d, ast.LetDef)]
+    for a in t.assumptions:
+        roots += [a.lhs, a.rhs]
+    if t.claim is not None:
+        roots += [t.claim.lhs, t.claim.rhs]
+    if t.chain is not None:
+        roots += [t.chain.start, *[link.expr for link in t.chain.links]]
+    found, stack = [], roots
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call) and node.func in ("nngp", "ntk") and node.args and \
+                isinstance(node.args[0], ast.Name) and node.args[0].id == name:
+            found.append(node)
+        stack.extend(children(node))
+    return found
+
+
+def _mlp_law(el: Elaborator, item: ast.LetLaw, declare: Callable, laws: dict[sympy.Symbol, Any],
+             t: ast.Theorem) -> None:
+    """``let f ~ MLP(n, depth = L, phi = relu, sigma_w2 = 2, sigma_b2 = 0, parametrization =
+    ntk)``: the tensor program of the network (:mod:`tpcheck.lang.mlp`), with one first-layer
+    vector for every input that an nngp or ntk head of f uses anywhere in the theorem."""
+    call = item.law
+    if len(item.names) != 1:
+        raise ElaborationError("declare one network: let f ~ MLP(n, depth = ..., phi = ...)", call.pos)
+    name, pos = item.names[0]
+    positional = [a for a in call.args if not isinstance(a, ast.Keyword)]
+    named = {a.var: a for a in call.args if isinstance(a, ast.Keyword)}
+    known = ("depth", "phi", "sigma_w2", "sigma_b2", "parametrization")
+    for key, kw in named.items():
+        if key not in known:
+            raise ElaborationError(f"MLP: unknown argument '{key}' (known: {', '.join(known)})",
+                                   kw.pos)
+    if len(positional) != 1 or "depth" not in named or "phi" not in named:
+        raise ElaborationError("write MLP(n, depth = L, phi = relu[, sigma_w2 = ..., sigma_b2 = "
+                               "..., parametrization = ntk | standard])", call.pos)
+    width = el.expr(positional[0])
+    depth = _integer_literal(el, named["depth"].value, "an MLP's depth")
+    if not 1 <= depth <= MAX_MLP_DEPTH:
+        raise ElaborationError(f"MLP: depth must be in 1..{MAX_MLP_DEPTH}", named["depth"].pos)
+    phi_node = named["phi"].value
+    if not isinstance(phi_node, ast.Name):
+        raise ElaborationError("MLP: phi is the name of a function (relu, erf, tanh, identity, "
+                               "or one defined with let)", phi_node.pos)
+    phi = _activation(el, phi_node)
+    variances = []
+    for key, default in (("sigma_w2", 1), ("sigma_b2", 0)):
+        v = el.expr(named[key].value) if key in named else sympy.Integer(default)
+        if v.is_nonnegative is not True:
+            raise ElaborationError(f"MLP: cannot show that {key} >= 0", call.pos)
+        variances.append(v)
+    par = "ntk"
+    if "parametrization" in named:
+        p = named["parametrization"].value
+        if not isinstance(p, ast.Name) or p.id not in PARAMETRIZATIONS:
+            raise ElaborationError(f"MLP: parametrization is one of {', '.join(PARAMETRIZATIONS)}",
+                                   named["parametrization"].pos)
+        par = p.id
+    sym = declare(name, pos)
+    spec = MLPSpec(name, width, depth, phi, phi_node.id, variances[0], variances[1], par)
+    for head in _mlp_heads(t, name):
+        for arg in head.args[1:]:
+            x = el.mlp_input(arg)
+            if x not in spec.inputs:
+                spec.inputs.append(x)
+    if len({len(x) for x in spec.inputs}) > 1:
+        raise ElaborationError(f"MLP: the inputs of {name} have different dimensions", call.pos)
+    if spec.inputs:
+        spec.first = [sympy.Symbol(f"{name}.h1[{i}]", real=True) for i in range(len(spec.inputs))]
+        cov = tuple(tuple(sympy.expand(spec.input_kernel(x, y)) for y in spec.inputs)
+                    for x in spec.inputs)
+        # a Gram matrix sigma_w^2 X X^T / d + sigma_b^2 1 1^T: positive semidefinite as built
+        law = laws_module.InitialVectors(width, tuple(spec.first), cov,
+                                         tuple(sympy.Integer(0) for _ in spec.first))
+        for s in spec.first:
+            laws[s] = law
+    for level in range(2, depth + 1):
+        w = sympy.Symbol(f"{name}.W{level}")
+        laws[w] = laws_module.GaussianMatrix(width, spec.sigma_w2, spec.sigma_w2)
+        el.scope.tp_matrices[f"{name}.W{level}"] = w
+        spec.matrices.append(w)
+        b = None
+        if spec.sigma_b2 != 0:
+            b = sympy.Symbol(f"{name}.b{level}", real=True)
+            laws[b] = laws_module.InitialVectors(width, (b,), ((spec.sigma_b2,),), (sympy.Integer(0),))
+        spec.biases.append(b)
+    spec.readout = sympy.Symbol(f"{name}.v", real=True)
+    laws[spec.readout] = laws_module.InitialVectors(width, (spec.readout,), ((sympy.Integer(1),),),
+                                                    (sympy.Integer(0),))
+    el.scope.mlps[name] = spec
+    del el.scope.symbols[str(sym)]  # f names the network in nngp(f, ...) and ntk(f, ...) only
+
+
+def _activation(el: Elaborator, node: ast.Name) -> Callable[[sympy.Expr], sympy.Expr]:
+    """phi as a function of one expression: a built-in of one argument, ``identity``, or a
+    function defined with ``let rho(y) = ...``."""
+    if node.id == "identity":
+        return lambda u: u
+    d = el.scope.definitions.get(node.id)
+    if d is not None:
+        if len(d.names) != 1:
+            raise ElaborationError(f"MLP: '{node.id}' must be a function of one argument", node.pos)
+        formal = sympy.Symbol(f"{node.id}.{d.names[0]}")
+        return lambda u: d.body.xreplace({formal: u})
+    if node.id in FUNCTIONS and FUNCTIONS[node.id][0] == 1:
+        build = FUNCTIONS[node.id][1]
+        return lambda u: build([u], node.pos)
+    raise ElaborationError(f"MLP: unknown activation '{node.id}' (a built-in function of one "
+                           "argument, identity, or one defined with let)", node.pos)
 
 
 def _matrix_law(el: Elaborator, item: ast.LetLaw) -> laws_module.MatrixEnsemble:

@@ -528,11 +528,13 @@ class _Parser:
                 return ast.Binding(t.pos, t.text, coll, self.expr())
             return ast.Member(t.pos, t.text, coll)
         if t.kind == "ident" and nxt.kind == "sym" and nxt.text == "=":
-            # "i = a..b" binds i; anything else after '=' is an error, not an equation.
+            # "i = a..b" binds i; "name = value" is a named argument (never an equation).
             self.advance()
             self.advance()
             lo = self.expr()
-            self.expect_sym("..")
+            if not self.at_sym(".."):
+                return ast.Keyword(t.pos, t.text, lo)
+            self.advance()
             return ast.Binding(t.pos, t.text, lo, self.expr())
         return self.expr()
 
@@ -555,6 +557,8 @@ def children(node: ast.Node) -> tuple[ast.Node, ...]:
         return (node.lo, node.hi)
     if isinstance(node, ast.Member):
         return (node.collection,)
+    if isinstance(node, ast.Keyword):
+        return (node.value,)
     if isinstance(node, ast.Call):
         return node.args
     return ()

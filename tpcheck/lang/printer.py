@@ -66,6 +66,8 @@ def _src(n: ast.Node, ctx: int) -> str:  # noqa: C901
         return f"{n.var} = {_src(n.lo, 0)}..{_src(n.hi, 0)}"
     if isinstance(n, ast.Member):
         return f"{n.var} in {_src(n.collection, 0)}"
+    if isinstance(n, ast.Keyword):
+        return f"{n.var} = {_src(n.value, 0)}"
     if isinstance(n, ast.Call):
         return f"{n.func}({', '.join(_src(a, 0) for a in n.args)})"
     raise TypeError(f"cannot print {type(n).__name__}")

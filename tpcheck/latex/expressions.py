@@ -101,6 +101,10 @@ def _tex(n: ast.Node, ctx: int) -> str:  # noqa: C901
         return f"{name(n.var)} = {_tex(n.lo, 0)}, \\dots, {_tex(n.hi, 0)}"
     if isinstance(n, ast.Member):
         return rf"{name(n.var)} \in {_tex(n.collection, 0)}"
+    if isinstance(n, ast.Keyword):
+        known = {"sigma_w2": r"\sigma_w^2", "sigma_b2": r"\sigma_b^2", "phi": r"\phi"}
+        key = known.get(n.var, rf"\text{{{n.var.replace('_', ' ')}}}")
+        return f"{key} = {_tex(n.value, 0)}"
     if isinstance(n, ast.Call):
         return _call(n, ctx)
     raise TypeError(f"cannot print {type(n).__name__}")

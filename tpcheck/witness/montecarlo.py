@@ -26,7 +26,7 @@ from tpcheck.errors import EvaluationError
 from tpcheck.expectations.forms import expectation_form
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, MontecarloSettings, Verdict, WitnessSettings
 from tpcheck.witness.instances import witness_instances
-from tpcheck.witness.stats import Z_THRESHOLD, mean_and_covariance
+from tpcheck.witness.stats import Z_THRESHOLD, mean_and_covariance, t_threshold
 
 DEFAULT_SAMPLES = 20_000
 MAX_SAMPLES = 5_000_000
@@ -302,24 +302,25 @@ def one_run(goal: Goal, ctx: Context, judgement: Judgement, cfg: MontecarloSetti
 
 def _average_limit_runs(goal: Goal, ctx: Context, judgement: Judgement, settings: WitnessSettings,
                         seed: int) -> list[Evidence]:
-    """For a limit of averages of a tensor program: simulate the program at each width that a
-    ``crosscheck montecarlo ... at n = N`` fixes and set the estimate beside the claimed
-    limit. A finite width carries a bias of its own, so a large z is reported as
-    inconclusive, never as agreement; only a small z counts as agreement."""
-    from tpcheck.engines.netsor import ProgramCompiler, ProgramError, simulate
+    """For a limit of a function of averages of a tensor program (an NNGP or NTK head is a sum
+    of products of averages): simulate the program at each width that a ``crosscheck
+    montecarlo ... at n = N`` fixes, evaluate the left side in every run (all its averages from
+    one realisation), and set the mean over the runs beside the claimed limit. The standard
+    error is estimated from the runs themselves, so z is compared with the Student-t threshold
+    for runs - 1 degrees of freedom (heavier tails than the normal), not the normal one. A
+    finite width carries a bias of its own, so a large z is reported as inconclusive, never as
+    agreement; only a small z counts as agreement."""
+    from tpcheck.engines.netsor import ProgramCompiler, ProgramError, simulate_runs
 
     n = goal.limit_var
     atoms = ProgramCompiler.averages(goal.lhs)
     configs = [c for c in settings.crosschecks.montecarlo if n in c.fixed]
-    if len(atoms) != 1 or not configs:
+    if not atoms or not configs:
         return []
-    (avg,) = atoms
-    d = sympy.Dummy("avg")
-    lhs = goal.lhs.xreplace({avg: d})
-    coeff = sympy.diff(lhs, d)
-    offset = sympy.expand(lhs - coeff * d)
-    if d in coeff.free_symbols or d in offset.free_symbols:
-        return [Evidence("montecarlo", None, "the left side is not linear in one average")]
+    dummies = [sympy.Dummy(f"avg{i}") for i in range(len(atoms))]
+    lhs = goal.lhs.xreplace(dict(zip(atoms, dummies, strict=True)))
+    if n in lhs.free_symbols:
+        return [Evidence("montecarlo", None, f"the left side depends on {n} outside its averages")]
     out = []
     for i, cfg in enumerate(configs):
         fixed = dict(cfg.fixed)
@@ -329,23 +330,28 @@ def _average_limit_runs(goal: Goal, ctx: Context, judgement: Judgement, settings
         try:
             inst = {k: v for k, v in fixed.items() if k != n}
             comp = ProgramCompiler(ctx.laws, n, inst)
-            phi, inputs = comp.average(avg.xreplace(inst))
-            est, se = simulate(comp.program, phi, inputs, width, samples, run_seed)
+            compiled = [comp.average(a.xreplace(inst)) for a in atoms]
+            runs = simulate_runs(comp.program, compiled, width, samples, run_seed)
             with mpmath.workdps(30):
-                a = float(evaluate(coeff.xreplace(inst), {}, "mpmath"))
-                b = float(evaluate(offset.xreplace(inst), {}, "mpmath"))
+                form = lhs.xreplace(inst)
+                values = np.array([float(evaluate(form, dict(zip(dummies, (float(x) for x in row),
+                                                                 strict=True)), "mpmath"))
+                                   for row in runs])
                 target = float(evaluate(goal.rhs.xreplace(inst), {}, "mpmath"))
         except (ProgramError, EvaluationError, ValueError, TypeError) as exc:
             out.append(Evidence("montecarlo", None, f"not simulated: {exc}"))
             continue
-        value, err = a * est + b, abs(a) * se
+        value = float(values.mean())
+        err = float(values.std(ddof=1) / np.sqrt(samples)) if samples > 1 else 0.0
         z = (value - target) / err if err > 0 else 0.0
+        threshold = t_threshold(samples - 1) if samples > 1 else Z_THRESHOLD
         at = ", ".join(f"{k} = {v}" for k, v in fixed.items())
         data = {"estimate": value, "std_error": err, "z": z, "samples": samples, "seed": run_seed,
-                "width": width, "limit": target, "threshold": Z_THRESHOLD}
+                "width": width, "limit": target, "threshold": threshold}
         text = (f"at width {width}: {value:.5g} ± {err:.2g} against the limit {target:.5g} "
-                f"(z = {z:.2f}; {samples} runs, seed {run_seed}; {at})")
-        ok = True if abs(z) <= Z_THRESHOLD else None
+                f"(z = {z:.2f}, Student-t threshold {threshold:.3g}; {samples} runs, "
+                f"seed {run_seed}; {at})")
+        ok = True if abs(z) <= threshold else None
         if judgement.verdict is Verdict.REFUTED:
             ok = None
         out.append(Evidence("montecarlo", ok, text + ("" if ok else

@@ -26,6 +26,27 @@ def z_threshold(familywise: float = FAMILYWISE_ALPHA, checks: int = DESIGN_CHECK
 Z_THRESHOLD = z_threshold()
 
 
+def t_threshold(dof: int, familywise: float = FAMILYWISE_ALPHA, checks: int = DESIGN_CHECKS) -> float:
+    """Two-sided Student-t quantile with ``dof`` degrees of freedom for per-check level
+    familywise / checks: the threshold for a mean of a few runs whose standard error is
+    estimated from those runs (a studentised mean has t tails, heavier than normal; with 9
+    degrees of freedom at level 1e-10 it is about 5 times the normal quantile). The tail
+    P(|T| > t) = I_{dof / (dof + t^2)}(dof/2, 1/2) is inverted by bisection in mpmath."""
+    alpha = mpmath.mpf(familywise) / checks
+    with mpmath.workdps(30):
+        def tail(t: mpmath.mpf) -> mpmath.mpf:
+            return mpmath.betainc(mpmath.mpf(dof) / 2, mpmath.mpf(1) / 2, 0,
+                                  dof / (dof + t * t), regularized=True)
+
+        lo, hi = mpmath.mpf(0), mpmath.mpf(1)
+        while tail(hi) > alpha:
+            hi *= 2
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if tail(mid) > alpha else (lo, mid)
+        return float(hi)
+
+
 def mean_and_covariance(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sample means of the rows of ``columns`` (k x N) and the covariance of those means."""
     k, n = columns.shape
