@@ -11,9 +11,8 @@ semicircle density and the error against n (matplotlib, the ``plot`` extra).
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy
@@ -24,9 +23,14 @@ from tpcheck.engines.heads import Expectation
 from tpcheck.engines.laws import MatrixEnsemble
 from tpcheck.engines.mpmath_eval import evaluate
 from tpcheck.errors import TpcheckError, printable
-from tpcheck.kernel import Goal, Judgement, MontecarloSettings, Theorem, Verdict
+from tpcheck.kernel import Context, Goal, Judgement, MontecarloSettings, Theorem, Verdict
+from tpcheck.progress import progress as progress_bar
+from tpcheck.sweeps import mapper_from_args
 from tpcheck.witness.montecarlo import MAX_SAMPLES, NotApplicable, one_run
 from tpcheck.witness.stats import loglog_slope
+
+if TYPE_CHECKING:
+    from tpcheck.engines.coord_check import Mapper
 
 MAX_SIZE = 100_000  # the --plot spectrum at n = 1e5 takes about 10 s; at 2e6 it took minutes
 MAX_SIZES = 20
@@ -100,8 +104,38 @@ def check_sweep_arguments(sizes: list[int], samples: int, seed: int, fixed: dict
             raise TpcheckError(f"{key} = {value} is beyond the limit |{key}| <= {MAX_FIXED}")
 
 
+@dataclass(frozen=True)
+class SimulationAtSize:
+    """One size n of a sweep: the Monte-Carlo witness of ``goal`` with ``settings`` (which fix n)
+    and its own ``seed``; picklable, so a Dask worker can run it."""
+
+    goal: Goal
+    context: Context
+    settings: MontecarloSettings
+    seed: int
+    atoms: tuple[Expectation, ...]
+    size: int
+
+
+def simulate_at_size(cell: SimulationAtSize) -> dict[str, Any]:
+    """The Monte-Carlo evidence's data (estimate of lhs - rhs, std_error, samples, instance) at one
+    size, seeded by the cell alone."""
+    try:
+        with np.errstate(all="ignore"):  # a non-finite integrand is reported as NotApplicable
+            ev = one_run(cell.goal, cell.context, Judgement(Verdict.PROVED, ""), cell.settings, cell.seed,
+                         1.0, list(cell.atoms))
+    except NotApplicable as exc:
+        raise TpcheckError(f"cannot simulate at n = {cell.size}: {exc}") from exc
+    return ev.data
+
+
 def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
-          fixed: dict[str, int], progress: bool = True) -> Sweep:
+          fixed: dict[str, int], progress: bool = True, map: Mapper = map) -> Sweep:
+    """Simulate the claim's left side at each size n (seed ``seed + i`` at the i-th size) and fit
+    the log-log slope of the error against n. The sizes are independent cells
+    (``simulate_at_size``) run through ``map`` (see ``tpcheck.sweeps``); every map gives the same
+    sweep. ``progress`` draws a bar on stderr, if it is a terminal, as each cell is taken (by the
+    serial map: as it starts)."""
     check_sweep_arguments(sizes, samples, seed, fixed)
     claim = theorem.claim
     n = claim.limit_var or theorem.context.symbols.get("n")
@@ -123,23 +157,19 @@ def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
         if order is not None:
             predicted = float(order[1])
     result = Sweep(theorem.name, str(limit), seed=seed, predicted_slope=predicted)
-    for i, size in enumerate(sizes):
-        if progress:
-            bar = "#" * (i + 1) + "." * (len(sizes) - i - 1)
-            print(f"\r[{bar}] n = {size}", end="", file=sys.stderr, flush=True)
-        cfg = replace(base, samples=samples, fixed={**at, n: sympy.Integer(size)})
-        try:
-            with np.errstate(all="ignore"):  # a non-finite integrand is reported just below
-                ev = one_run(goal, theorem.context, Judgement(Verdict.PROVED, ""), cfg, seed + i,
-                              1.0, list(dict.fromkeys(_atoms(goal))))
-        except NotApplicable as exc:
-            raise TpcheckError(f"cannot simulate at n = {size}: {exc}") from exc
-        est, se = ev.data["estimate"], ev.data["std_error"]
+    atoms = tuple(dict.fromkeys(_atoms(goal)))
+    cells = [SimulationAtSize(goal, theorem.context,
+                              replace(base, samples=samples, fixed={**at, n: sympy.Integer(size)}),
+                              seed + i, atoms, size)
+             for i, size in enumerate(sizes)]
+    results = map(simulate_at_size, progress_bar(cells, len(cells), "sizes n") if progress else cells)
+    for size, data in zip(sizes, results, strict=True):
+        est, se = data["estimate"], data["std_error"]
         exact_here = None
         z = None
         if exact is not None:
             inst = {**at, n: sympy.Integer(size)}
-            for s, v in ev.data.get("instance", {}).items():
+            for s, v in data.get("instance", {}).items():
                 sym = theorem.context.symbols.get(s)
                 if sym is not None and sym not in inst:
                     if re.fullmatch(r"-?[0-9]+(/[0-9]+)?", v):
@@ -150,9 +180,7 @@ def sweep(theorem: Theorem, sizes: list[int], samples: int, seed: int,
                 z = (est - exact_here) / se if se > 0 else None
             except Exception:  # noqa: BLE001  (an exact value is optional here)
                 exact_here = None
-        result.rows.append(SweepRow(size, est, se, exact_here, z, ev.data["samples"]))
-    if progress:
-        print(file=sys.stderr)
+        result.rows.append(SweepRow(size, est, se, exact_here, z, data["samples"]))
     usable = [r for r in result.rows if abs(r.estimate) > 2 * r.std_error]
     if len(usable) >= 2:
         result.fitted_slope = loglog_slope([r.n for r in usable], [r.estimate for r in usable])
@@ -222,10 +250,13 @@ def plot(theorem: Theorem, result: Sweep, path: str, seed: int) -> None:
 
 def main_simulate(args: Any) -> int:
     """``tpcheck simulate``, on arguments the CLI has parsed and bounded (``args.sizes`` a list
-    of ints, ``args.at`` a list of (name, int) pairs)."""
+    of ints, ``args.at`` a list of (name, int) pairs; ``--dask``, ``--workers``, ``--scheduler``
+    where the CLI offers them: ``tpcheck.sweeps.add_sweep_arguments``)."""
+    mapper = mapper_from_args(args)
     theorem = load_theorem(args.path, args.theorem)
+    # The serial bar marks each size as it starts; dask_map draws its own.
     result = sweep(theorem, args.sizes, args.samples, args.seed, dict(args.at or []),
-                   progress=sys.stderr.isatty())
+                   progress=mapper is map, map=mapper)
     print(printable(result.table(), keep_newlines=True))
     if args.plot:
         plot(theorem, result, args.plot, args.seed)

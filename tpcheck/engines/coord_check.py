@@ -16,9 +16,10 @@ Table 3 muP network is the standard one, as in TP5's muTransfer).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import mpmath
 import numpy as np
@@ -30,6 +31,14 @@ ACTIVATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.nd
     "tanh": (np.tanh, lambda h: 1.0 - np.tanh(h) ** 2),
     "relu": (lambda h: np.maximum(h, 0.0), lambda h: (h > 0).astype(h.dtype)),
 }
+
+
+Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
+"""How a sweep runs its independent cells: ``mapper(cell_function, cells)`` yields the results in the
+order of ``cells``. The built-in ``map`` runs them one after another in this process;
+``tpcheck.sweeps.dask_map`` runs them on a Dask cluster. Each cell is a picklable frozen dataclass and
+each cell function a top-level function seeded only by its cell, so every mapper gives the same numbers.
+"""
 
 
 class CoordCheckError(TpcheckError):
@@ -190,38 +199,76 @@ class CoordCheckData:
                 f"{self.steps} step(s); RMS coordinate of each layer's output and of its change since init")
 
 
+@dataclass(frozen=True)
+class CoordCheckCell:
+    """One width and one seed of a coord check, with every setting its run needs."""
+
+    parametrization: AbcParametrization
+    width: int
+    seed: int
+    steps: int
+    eta: float
+    input_dim: int
+    batch: int
+    base_width: int
+    activation: str
+
+
+def coord_check_cell(cell: CoordCheckCell) -> dict[str, np.ndarray]:
+    """The RMS size of each quantity (``quantity_names``) at steps 0..steps, for one width and seed.
+
+    Seeded by the cell alone: the batch from ``default_rng([seed])`` (the same at every width), the
+    init from ``default_rng([seed, width])``; so the result does not depend on where or in which
+    order the cells run.
+    """
+    data_rng = np.random.default_rng([cell.seed])
+    inputs = data_rng.standard_normal((cell.batch, cell.input_dim))
+    targets = data_rng.standard_normal((cell.batch, 1))
+    names = quantity_names(cell.parametrization.hidden_layers)
+    sizes = {name: np.full(cell.steps + 1, np.nan) for name in names}
+    net = init_mlp(cell.parametrization, cell.width, cell.input_dim, cell.eta,
+                   np.random.default_rng([cell.seed, cell.width]), cell.base_width,
+                   activation=cell.activation)
+    with np.errstate(over="ignore", invalid="ignore"):
+        hs0, _, f0 = forward(net, inputs)
+        for t in range(cell.steps + 1):
+            if t > 0:
+                train_step(net, inputs, targets)
+            hs, _, f = forward(net, inputs)
+            for name, now, then in zip(names[: len(hs) + 1], [*hs, f], [*hs0, f0], strict=True):
+                sizes[name][t] = rms(now)
+                sizes[f"Delta {name}"][t] = rms(now - then)
+    return sizes
+
+
 def coord_check(p: AbcParametrization, widths: Sequence[int] = (64, 128, 256, 512, 1024, 2048),
                 seeds: Sequence[int] = tuple(range(8)), steps: int = 1, eta: float | None = None,
                 input_dim: int = 16, batch: int = 8, base_width: int = 64,
-                activation: str = "tanh") -> CoordCheckData:
+                activation: str = "tanh", map: Mapper = map) -> CoordCheckData:
     """Train at each width and seed for ``steps`` steps on one fixed batch and record the RMS sizes.
 
     Seeded: the batch (xi ~ N(0, I_d), y ~ N(0, 1)) comes from ``default_rng([seed])`` and is the
     same at every width; the init at width n from ``default_rng([seed, n])``. eta defaults to 0.05
     (SGD; at 0.5, SP's Delta h^L ~ n^{1/2} saturates tanh and bends the Delta f slope) and 0.01 (Adam).
+    The width x seed cells (``coord_check_cell``) are independent and run through ``map`` (see
+    ``Mapper``); every mapper gives the same arrays.
     """
     if eta is None:
         eta = 0.05 if p.optimizer == "sgd" else 0.01
     if steps < 0 or not widths or not seeds:
         raise CoordCheckError("need steps >= 0, at least one width and one seed")
-    names = quantity_names(p.hidden_layers)
-    sizes = {name: np.full((steps + 1, len(widths), len(seeds)), np.nan) for name in names}
-    for j, seed in enumerate(seeds):
-        data_rng = np.random.default_rng([seed])
-        inputs = data_rng.standard_normal((batch, input_dim))
-        targets = data_rng.standard_normal((batch, 1))
-        for i, width in enumerate(widths):
-            net = init_mlp(p, width, input_dim, eta, np.random.default_rng([seed, width]), base_width,
-                           activation=activation)
-            with np.errstate(over="ignore", invalid="ignore"):
-                hs0, _, f0 = forward(net, inputs)
-                for t in range(steps + 1):
-                    if t > 0:
-                        train_step(net, inputs, targets)
-                    hs, _, f = forward(net, inputs)
-                    for name, now, then in zip(names[: len(hs) + 1], [*hs, f], [*hs0, f0], strict=True):
-                        sizes[name][t, i, j] = rms(now)
-                        sizes[f"Delta {name}"][t, i, j] = rms(now - then)
+    if activation not in ACTIVATIONS:
+        raise CoordCheckError(f"activation {activation!r}: expected one of {sorted(ACTIVATIONS)}")
+    if min(widths) < 1 or base_width < 1 or input_dim < 1:
+        raise CoordCheckError("width, base_width and input_dim must be positive")
+    cells = [CoordCheckCell(p, width, seed, steps, eta, input_dim, batch, base_width, activation)
+             for seed in seeds for width in widths]
+    shape = (steps + 1, len(widths), len(seeds))
+    sizes = {name: np.full(shape, np.nan) for name in quantity_names(p.hidden_layers)}
+    for index, cell_sizes in enumerate(map(coord_check_cell, cells)):
+        j, i = divmod(index, len(widths))
+        for name, values in cell_sizes.items():
+            sizes[name][:, i, j] = values
     return CoordCheckData(p, tuple(widths), tuple(seeds), steps, eta, activation, input_dim, batch,
                           base_width, sizes)
 
@@ -377,41 +424,70 @@ def teacher_task(seed: int, samples: int = 256, input_dim: int = 16, teacher_wid
     return inputs, y[:, None]
 
 
+@dataclass(frozen=True)
+class TransferCell:
+    """One (width, learning rate, seed) point of a learning-rate grid, with every setting it needs."""
+
+    parametrization: AbcParametrization
+    width: int
+    log2_learning_rate: float
+    seed: int
+    steps: int
+    batch: int
+    base_width: int
+    activation: str
+    divergence: float
+
+
+def transfer_cell(cell: TransferCell) -> float:
+    """The mean minibatch loss over the last 10 of ``steps`` steps at one grid point (inf if diverged).
+
+    Seeded by the cell alone: the task from ``teacher_task(seed)``, the minibatches from
+    ``default_rng([seed, 1])`` (the same at every width and learning rate), the init from
+    ``default_rng([seed, width])`` (the same at every learning rate); float32 throughout.
+    """
+    inputs, targets = teacher_task(cell.seed)
+    inputs, targets = inputs.astype(np.float32), targets.astype(np.float32)
+    order = np.random.default_rng([cell.seed, 1]).integers(0, len(inputs), size=(cell.steps, cell.batch))
+    net = init_mlp(cell.parametrization, cell.width, inputs.shape[1], 1.0,
+                   np.random.default_rng([cell.seed, cell.width]), cell.base_width,
+                   activation=cell.activation, dtype=np.float32)
+    net.learning_rates = [2.0**cell.log2_learning_rate * lr for lr in net.learning_rates]
+    recent = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(cell.steps):
+            loss = train_step(net, inputs[order[t]], targets[order[t]])
+            if not np.isfinite(loss) or loss > cell.divergence:
+                return float("inf")
+            if t >= cell.steps - 10:
+                recent.append(loss)
+    return float(np.mean(recent))
+
+
 def transfer_experiment(p: AbcParametrization, label: str = "",
                         widths: Sequence[int] = (128, 256, 512, 1024, 2048),
                         log2_learning_rates: Sequence[float] = tuple(range(-8, 2)),
                         seeds: Sequence[int] = (0, 1, 2), steps: int = 60, batch: int = 32,
-                        base_width: int = 128, activation: str = "tanh", divergence: float = 1e3
-                        ) -> TransferResult:
+                        base_width: int = 128, activation: str = "tanh", divergence: float = 1e3,
+                        map: Mapper = map) -> TransferResult:
     """Train the MLP on ``teacher_task`` over a grid of learning rates and widths (float32).
 
     Minibatches of ``batch`` points drawn with ``default_rng([seed, 1])`` (the same at every width
     and learning rate); init from ``default_rng([seed, width])``. The loss is the mean minibatch
     loss over the last 10 steps; a run that is not finite or exceeds ``divergence`` counts as inf.
     muTransfer [TP5 §1-3]: under muP the best learning rate should stay put as width grows;
-    under SP it drifts (theory facts §7.1).
+    under SP it drifts (theory facts §7.1). The grid points (``transfer_cell``) are independent and
+    run through ``map`` (see ``Mapper``); every mapper gives the same losses.
     """
-    losses = np.full((len(widths), len(log2_learning_rates), len(seeds)), np.inf)
-    for k, seed in enumerate(seeds):
-        inputs, targets = teacher_task(seed)
-        inputs, targets = inputs.astype(np.float32), targets.astype(np.float32)
-        order = np.random.default_rng([seed, 1]).integers(0, len(inputs), size=(steps, batch))
-        for i, width in enumerate(widths):
-            init_rng_state = np.random.default_rng([seed, width])
-            initial = init_mlp(p, width, inputs.shape[1], 1.0, init_rng_state, base_width,
-                               activation=activation, dtype=np.float32)
-            for j, log2_lr in enumerate(log2_learning_rates):
-                net = MLP(p, width, [w.copy() for w in initial.weights], initial.multipliers,
-                          [2.0**log2_lr * lr for lr in initial.learning_rates], activation)
-                recent = []
-                with np.errstate(over="ignore", invalid="ignore"):
-                    for t in range(steps):
-                        loss = train_step(net, inputs[order[t]], targets[order[t]])
-                        if not np.isfinite(loss) or loss > divergence:
-                            recent = [np.inf]
-                            break
-                        if t >= steps - 10:
-                            recent.append(loss)
-                losses[i, j, k] = float(np.mean(recent))
+    if steps < 1 or not widths or not log2_learning_rates or not seeds:
+        raise CoordCheckError("need steps >= 1, at least one width, one learning rate and one seed")
+    if activation not in ACTIVATIONS:
+        raise CoordCheckError(f"activation {activation!r}: expected one of {sorted(ACTIVATIONS)}")
+    if min(widths) < 1 or base_width < 1:
+        raise CoordCheckError("width and base_width must be positive")
+    cells = [TransferCell(p, width, float(log2_lr), seed, steps, batch, base_width, activation, divergence)
+             for width in widths for log2_lr in log2_learning_rates for seed in seeds]
+    losses = np.fromiter(map(transfer_cell, cells), dtype=float, count=len(cells))
     return TransferResult(label or p.name, p, tuple(widths), tuple(float(v) for v in log2_learning_rates),
-                          tuple(seeds), losses, steps, batch, base_width)
+                          tuple(seeds), losses.reshape(len(widths), len(log2_learning_rates), len(seeds)),
+                          steps, batch, base_width)
