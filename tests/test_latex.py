@@ -46,10 +46,22 @@ def test_failures_are_shown_not_dropped():
     assert report.exit_code == 1
 
 
-def test_evidence_appendix_reports_witness_numbers():
+def test_evidence_appendix_reports_witness_numbers_once_in_a_table():
     tex, _, _ = build_latex([str(SNAPSHOTS / "small.tp")], Options())
-    assert "montecarlo: agrees" in tex and "samples" in tex and "seed" in tex
-    assert "mpmath: agrees" in tex and "digits 30" in tex
+    appendix = tex[tex.index(r"\section{Evidence}"):]
+    assert r"line & rule & verdict & instances or range & digits & Monte-Carlo & seed & $z$" in appendix
+    row = next(line for line in appendix.split("\n") if line.startswith("10 & "))  # by gaussian_moment
+    cells = row.split(" & ")
+    assert cells[4] == "30" and cells[5].isdigit() and cells[6].isdigit() and cells[7].startswith("$")
+    assert "(samples" not in appendix and "{'" not in appendix and "[{" not in appendix
+    assert appendix.count(r"\emph{Rests on}") == 4  # one line a theorem
+
+
+def test_statements_are_typeset_as_mathematics():
+    tex, _, _ = build_latex([str(SNAPSHOTS / "small.tp")], Options(witnesses=False))
+    assert r"The fourth moment of $\mathcal{N}(0, s^2)$ is $3 s^4$ (Isserlis)" in tex
+    assert r"plain text keeps s{\ttfamily\textasciicircum}2 $\to$ 3." in tex
+    assert r"\usepackage[T1]{fontenc}" in tex
 
 
 def test_notebook_display():

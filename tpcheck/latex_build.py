@@ -15,6 +15,8 @@ folder runs and TeX reads nothing but what tpcheck wrote:
   or a ``^^`` character code stops the build before TeX reads it. Paranoid mode alone is not
   enough: kpathsea expands variables after checking a name, so ``\\openin`` of
   ``$SELFAUTOPARENT/etc/passwd`` would read ``/etc/passwd``;
+- figures (``tpcheck book``) are PDFs tpcheck itself drew into a folder of its own; they are
+  copied in under names of the form ``fig-NAME.pdf`` that tpcheck chose;
 - every run has a CPU-time, file-size and wall-clock limit.
 """
 
@@ -29,6 +31,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tpcheck.api import check_text, proof_files, read_proof_file
 from tpcheck.errors import TpcheckError
@@ -41,6 +44,7 @@ from tpcheck.version import __version__
 _BIB_KEY = re.compile(r"@\w+\s*\{\s*([^,\s]+)\s*,")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _CONTROL_SEQUENCE = re.compile(rb"\\([A-Za-z]+|.)", re.DOTALL)
+FIGURE_NAME = re.compile(r"fig-[a-z0-9-]+\.pdf")
 
 MAX_BIB_BYTES = 4 * 1024 * 1024
 TEX_CPU_SECONDS = 120  # one pdflatex or bibtex run; the whole library takes about 2 s
@@ -122,19 +126,23 @@ def bibliography_names(bibs: list[Path]) -> list[str]:
             for i, b in enumerate(bibs, 1)]
 
 
-def build_latex(paths: list[str], options: Options | None = None, body_only: bool = False,
-                bibs: list[Path] | None = None,
+#: One checked file for the printers: (path, sha256, syntax tree, FileReport).
+Entry = tuple[str, str, Any, Any]
+
+
+def check_files(paths: list[str], options: Options | None = None, bibs: list[Path] | None = None,
                 after_check: Callable[[Report], None] | None = None,
-                ) -> tuple[str, Report, list[Path]]:
-    """(LaTeX source, check report, bibliography files) for the proof files under ``paths``;
-    ``after_check`` runs on the report before it is written (the Coq re-check of ``--coq``)."""
+                ) -> tuple[list[Entry], Report, list[Path], Citations]:
+    """Check the proof files under ``paths`` for a printer: (entries of the files that parsed,
+    the report, the bibliography files, how to cite). Raises TpcheckError when a cited key is
+    missing from the bibliography."""
     files = proof_files(paths)
     texts = [(f, read_proof_file(f)) for f in files]  # every file readable before any check
     bibs = find_bibliographies(files) if bibs is None else bibs
     options = options or Options()
     clock = RunClock(options.run_budget)  # one budget for the whole run, as for check
     report = Report(__version__)
-    entries = []
+    entries: list[Entry] = []
     for f, text in texts:
         file_report = check_text(text, str(f), options, clock)
         report.files.append(file_report)
@@ -147,7 +155,16 @@ def build_latex(paths: list[str], options: Options | None = None, body_only: boo
     missing = sorted(cited - keys)
     if missing and bibs:
         raise TpcheckError("cited but not in the bibliography: " + ", ".join(missing))
-    cites = Citations(resolve=bool(bibs))
+    return entries, report, bibs, Citations(resolve=bool(bibs))
+
+
+def build_latex(paths: list[str], options: Options | None = None, body_only: bool = False,
+                bibs: list[Path] | None = None,
+                after_check: Callable[[Report], None] | None = None,
+                ) -> tuple[str, Report, list[Path]]:
+    """(LaTeX source, check report, bibliography files) for the proof files under ``paths``;
+    ``after_check`` runs on the report before it is written (the Coq re-check of ``--coq``)."""
+    entries, report, bibs, cites = check_files(paths, options, bibs, after_check)
     bib_arg = ",".join(bibliography_names(bibs)) if bibs else None
     return render_document(entries, cites, bib_arg, body_only), report, bibs
 
@@ -215,15 +232,27 @@ def _latex_pass(latex: list[str], build: Path, name: str) -> str:
     return text
 
 
-def compile_pdf(tex: str, bibs: list[Path], out_pdf: Path) -> Path:
+def compile_pdf(tex: str, bibs: list[Path], out_pdf: Path,
+                figures: dict[str, Path] | None = None) -> Path:
     """Compile ``tex`` to ``out_pdf`` (halting on the first error) in a fresh folder, as the
-    module's docstring says; undefined references or citations are errors. Raises
+    module's docstring says; undefined references or citations are errors. ``figures`` maps
+    the names the document includes (``fig-NAME.pdf``) to PDFs tpcheck drew. Raises
     TpcheckError when TeX is not installed, the bibliography is not plain, or the run fails."""
+    return compile_pdf_with_log(tex, bibs, out_pdf, figures)[0]
+
+
+def compile_pdf_with_log(tex: str, bibs: list[Path], out_pdf: Path,
+                         figures: dict[str, Path] | None = None) -> tuple[Path, str]:
+    """:func:`compile_pdf`, returning the last pdflatex log beside the PDF's path."""
     out_pdf = Path(out_pdf)
     if out_pdf.is_dir():
         raise TpcheckError(f"{out_pdf}: is a folder")
     if not out_pdf.parent.is_dir():
         raise TpcheckError(f"{out_pdf.parent}: no such folder")
+    figures = figures or {}
+    for figure_name, figure in figures.items():
+        if not FIGURE_NAME.fullmatch(figure_name) or figure.is_symlink() or not figure.is_file():
+            raise TpcheckError(f"figure {figure_name!r}: not a figure tpcheck drew")
     pdflatex, bibtex = shutil.which("pdflatex"), shutil.which("bibtex")
     if pdflatex is None or (bibs and bibtex is None):
         raise TpcheckError("TeX is not installed (need pdflatex and bibtex); "
@@ -235,6 +264,8 @@ def compile_pdf(tex: str, bibs: list[Path], out_pdf: Path) -> Path:
         (build / (JOB + ".tex")).write_text(tex, encoding="utf-8")
         for name, b in zip(bibliography_names(bibs), bibs, strict=True):
             (build / (name + ".bib")).write_text(read_bibliography(b), encoding="utf-8")
+        for figure_name, figure in figures.items():
+            shutil.copyfile(figure, build / figure_name)
         log = _latex_pass(latex, build, out_pdf.name)
         if bibs:
             _run([bibtex, JOB], build)  # its failures show as undefined citations below
@@ -247,7 +278,7 @@ def compile_pdf(tex: str, bibs: list[Path], out_pdf: Path) -> Path:
                     "commands, math symbols, \\url)")
             log = _latex_pass(latex, build, out_pdf.name)
         log = _latex_pass(latex, build, out_pdf.name)
-        for _ in range(2):  # hyperref or the bibliography may move labels once more
+        for _ in range(2):  # hyperref, the contents or the bibliography may move labels once more
             if "Rerun to get" not in log and "Label(s) may have changed" not in log:
                 break
             log = _latex_pass(latex, build, out_pdf.name)
@@ -255,4 +286,4 @@ def compile_pdf(tex: str, bibs: list[Path], out_pdf: Path) -> Path:
         if problems or "There were undefined references" in log:
             raise TpcheckError(f"undefined references in {out_pdf.name}: " + "; ".join(problems[:5]))
         shutil.copyfile(build / (JOB + ".pdf"), out_pdf)
-    return out_pdf
+    return out_pdf, log

@@ -9,6 +9,7 @@ from typing import Any
 from tpcheck.display import TheoremView, theorem_html, verdict_phrase
 from tpcheck.errors import printable
 from tpcheck.kernel import StepResult, TheoremResult, Verdict, reproved_all, reproved_by, verdict_label
+from tpcheck.latex.document import statement_plain
 
 EXIT_OK, EXIT_REFUTED, EXIT_ERROR, EXIT_UNDECIDED, EXIT_DISAGREEMENT = 0, 1, 2, 3, 4
 
@@ -121,7 +122,8 @@ class Report:
     # ---- text ----
     def to_text(self, colour: bool = False) -> str:
         """The report for a terminal; text from proof files (names, paths, statements, reasons)
-        has every character a terminal would act on escaped."""
+        has every character a terminal would act on escaped. A theorem that does not pass shows
+        its statement, plainly (:func:`tpcheck.latex.document.statement_plain`)."""
         out: list[str] = []
 
         def paint(v: Verdict, text: str) -> str:
@@ -134,6 +136,8 @@ class Report:
                 phrase = verdict_phrase(t)
                 head, rest = phrase[: len(t.verdict.value)], phrase[len(t.verdict.value):]
                 out.append(printable(f"  {t.name:<{width}}  ") + paint(t.verdict, head) + printable(rest))
+                if not t.verdict.passes and t.statement:
+                    out.append(printable(f"    {statement_plain(t.statement)}"))
                 if t.note:
                     out.append(printable(f"    {t.note}"))
                 coq = coq_summary(t)
@@ -249,6 +253,8 @@ def trust_text(report: Report) -> str:
             r = t.rests_on
             used.extend(r["algorithms"])
             out.append(f"  {t.name}  {verdict_phrase(t)}")
+            if t.statement:
+                out.append(f"    {statement_plain(t.statement)}")
             out.append(f"    rules: {', '.join(r['rules']) or '(none)'}")
             out.append(f"    rests on: {', '.join(r['algorithms']) or '(the foundation only)'}")
         for e in f.errors + f.internal_errors:

@@ -15,15 +15,19 @@ from tpcheck.latex.expressions import name, to_latex
 from tpcheck.version import __version__
 
 PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[T1]{fontenc}
+\IfFileExists{lmodern.sty}{\usepackage{lmodern}}{\IfFileExists{ae.sty}{\usepackage{ae,aecompl}}{}}
 \usepackage{amsmath,amssymb,amsthm}
 \usepackage[margin=2.3cm]{geometry}
 \usepackage{xcolor}
+\usepackage{booktabs}
 \usepackage{hyperref}
 \hypersetup{colorlinks=true, linkcolor=blue!50!black, citecolor=green!40!black, urlcolor=blue!50!black}
 \newtheorem{theorem}{Theorem}
 \newcommand{\verdict}[1]{\textsc{#1}}
 \newcommand{\failed}[1]{\textcolor{red!75!black}{\textbf{\textsc{#1}}}}
 \newcommand{\weak}[1]{\textcolor{orange!70!black}{\textsc{#1}}}
+\tracinglostchars=1
 \allowdisplaybreaks
 """
 
@@ -41,19 +45,31 @@ DOMAINS = {
 LAW_NAMES = {"Normal": r"\mathcal{N}", "Uniform": r"\mathcal{U}"}
 _TEXT_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-    "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}",
+    "%": r"\%",
+    # typewriter glyphs: the text font's caret and tilde are accents, its underscore a rule
+    "^": r"{\ttfamily\textasciicircum}", "_": r"{\ttfamily\_}", "~": r"{\ttfamily\textasciitilde}",
 }
 _UNICODE = {"≤": r"$\le$", "≥": r"$\ge$", "→": r"$\to$", "∞": r"$\infty$", "—": "---",
             "–": "--", "π": r"$\pi$", "±": r"$\pm$", "√": r"$\surd$", "×": r"$\times$",
             "·": r"$\cdot$", "’": "'", "“": "``", "”": "''"}
+#: ASCII spellings of relations, typeset as the symbols they stand for ("->" is an arrow, not
+#: a hyphen and a "greater than").
+_TEXT_RELATIONS = {"->": r"$\to$", "<=": r"$\le$", ">=": r"$\ge$", "!=": r"$\ne$", "--": "-{}-"}
 
 
 def text(s: str) -> str:
-    """Plain text for LaTeX: specials escaped, common symbols mapped, other non-ASCII and every
-    control character (which TeX would read as markup or reject, and a terminal would act on)
-    shown as ``?``."""
+    """Plain text for LaTeX: specials escaped, ``->``, ``<=``, ``>=`` as the relations they
+    spell, common symbols mapped, other non-ASCII and every control character (which TeX would
+    read as markup or reject, and a terminal would act on) shown as ``?``."""
     out = []
-    for ch in s:
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        pair = s[i:i + 2]
+        if pair in _TEXT_RELATIONS:
+            out.append(_TEXT_RELATIONS[pair])
+            i += 2
+            continue
         if ch in _TEXT_SPECIALS:
             out.append(_TEXT_SPECIALS[ch])
         elif ch in _UNICODE:
@@ -62,7 +78,271 @@ def text(s: str) -> str:
             out.append(ch)
         else:
             out.append("?")
+        i += 1
     return "".join(out)
+
+
+# ---- statements: text with inline mathematics between dollars ------------------------------
+
+#: Control words a statement's mathematics may use: symbols, operators, fonts and delimiters of
+#: LaTeX and amsmath. None reads or writes a file, defines a macro, changes a category code or
+#: builds a control sequence; anything else makes the formula print as plain text.
+MATH_COMMANDS = frozenset(
+    # Greek
+    ["alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+     "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "varpi", "rho", "varrho",
+     "sigma", "varsigma", "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma",
+     "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"]
+    # operators and functions
+    + ["frac", "dfrac", "tfrac", "binom", "sqrt", "sum", "prod", "int", "oint", "lim", "limsup",
+       "liminf", "log", "ln", "exp", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arctan",
+       "det", "max", "min", "sup", "inf", "Pr", "deg", "dim", "ker", "partial", "nabla"]
+    # relations, arrows and symbols
+    + ["to", "rightarrow", "leftarrow", "Rightarrow", "Leftarrow", "iff", "implies", "mapsto",
+       "longrightarrow", "le", "leq", "ge", "geq", "ne", "neq", "ll", "gg", "approx", "sim",
+       "simeq", "cong", "equiv", "propto", "in", "notin", "subset", "subseteq", "supset",
+       "cup", "cap", "setminus", "forall", "exists", "emptyset", "infty", "pm", "mp", "cdot",
+       "cdots", "ldots", "dots", "vdots", "ddots", "times", "div", "circ", "star", "ast",
+       "otimes", "oplus", "top", "perp", "parallel", "prime", "ell", "hbar", "mid", "vert",
+       "Vert", "langle", "rangle", "lfloor", "rfloor", "lceil", "rceil", "left", "right",
+       "big", "Big", "bigg", "quad", "qquad", "wedge", "vee", "neg", "dagger", "natural",
+       "sharp", "flat", "bot", "angle", "triangle", "square", "Box", "odot"]
+    # accents and fonts (their argument is checked like any other formula)
+    + ["hat", "widehat", "tilde", "widetilde", "bar", "overline", "underline", "vec", "dot",
+       "ddot", "mathcal", "mathbb", "mathrm", "mathbf", "mathit", "mathsf", "mathfrak",
+       "boldsymbol", "operatorname", "text"]
+)
+#: Control words that take arguments: how many.
+_MATH_ARITY = {"frac": 2, "dfrac": 2, "tfrac": 2, "binom": 2, "sqrt": 1, "hat": 1, "widehat": 1,
+               "tilde": 1, "widetilde": 1, "bar": 1, "overline": 1, "underline": 1, "vec": 1,
+               "dot": 1, "ddot": 1, "mathcal": 1, "mathbb": 1, "mathrm": 1, "mathbf": 1,
+               "mathit": 1, "mathsf": 1, "mathfrak": 1, "boldsymbol": 1, "operatorname": 1,
+               "text": 1}
+#: Control words whose argument is text, not a formula: only plain characters may be in it.
+_TEXT_ARGUMENT = frozenset({"text", "operatorname"})
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9 ,.;:'()!?/+=*-]*")
+#: Control symbols (a backslash and one character) a formula may use: spaces and braces.
+_MATH_SYMBOLS = frozenset(", ; : ! { } |".split() + [" "])
+_MATH_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                             " +-*/=<>()[]|,.;:!'?")
+_DELIMITERS = frozenset("()[]|./")
+_DELIMITER_WORDS = frozenset({"{", "}", "|", "langle", "rangle", "vert", "Vert", "lfloor",
+                              "rfloor", "lceil", "rceil"})
+_MAX_MATH_NESTING = 32
+_MATH_TOKEN = re.compile(r"\\([A-Za-z]+|.?)|(.)", re.DOTALL)
+
+
+class UnsafeMath(ValueError):
+    """A formula in a statement that tpcheck will not give TeX; the message says why."""
+
+
+def _math_tokens(formula: str) -> list[tuple[str, str]]:
+    """(kind, value) tokens: ``cs`` control word or symbol, ``{``, ``}``, ``^``, ``_`` or
+    ``char``; spaces dropped. Raises UnsafeMath on anything outside the whitelist."""
+    tokens: list[tuple[str, str]] = []
+    for m in _MATH_TOKEN.finditer(formula):
+        word, ch = m.group(1), m.group(2)
+        if word is not None:
+            if word == "":
+                raise UnsafeMath("a backslash at the end")
+            if word not in MATH_COMMANDS and word not in _MATH_SYMBOLS:
+                raise UnsafeMath(f"\\{word} is not among the commands a statement may use")
+            tokens.append(("cs", word))
+        elif ch in "{}^_":
+            tokens.append((ch, ch))
+        elif ch == " ":
+            continue
+        elif ch in _MATH_CHARACTERS:
+            tokens.append(("char", ch))
+        else:
+            raise UnsafeMath(f"the character {ch!r} is not allowed in a formula")
+    return tokens
+
+
+class _MathChecker:
+    """Recursive descent over a formula's tokens: braces balance, every command has its
+    arguments, ``^`` and ``_`` have an argument and are not doubled, ``\\left`` meets
+    ``\\right`` in the same group -- so TeX neither reads past the formula nor stops on it."""
+
+    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+        self.tokens = tokens
+        self.i = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def sequence(self, depth: int) -> None:
+        """Atoms up to a ``}`` (not taken) or the end."""
+        if depth > _MAX_MATH_NESTING:
+            raise UnsafeMath(f"nested more than {_MAX_MATH_NESTING} deep")
+        lefts, scripts = 0, set()
+        while (token := self.peek()) is not None and token[0] != "}":
+            kind, value = token
+            if kind in "^_":
+                self.take()
+                if kind in scripts:
+                    raise UnsafeMath(f"a double {'superscript' if kind == '^' else 'subscript'}")
+                scripts.add(kind)
+                self.argument(depth, f"{kind} needs an argument")
+                continue
+            scripts = set()
+            if kind == "cs" and value in ("left", "right"):
+                self.take()
+                self.delimiter(value)
+                lefts += 1 if value == "left" else -1
+                if lefts < 0:
+                    raise UnsafeMath("\\right without \\left")
+                continue
+            self.atom(depth)
+        if lefts:
+            raise UnsafeMath("\\left without \\right")
+
+    def atom(self, depth: int) -> None:
+        kind, value = self.take()
+        if kind == "{":
+            self.sequence(depth + 1)
+            if self.peek() is None:
+                raise UnsafeMath("an unbalanced {")
+            self.take()
+        elif kind == "cs" and value in _MATH_ARITY:
+            if value == "sqrt" and self.peek() == ("char", "["):
+                raise UnsafeMath("\\sqrt[...] is not supported; write a power")
+            for _ in range(_MATH_ARITY[value]):
+                if value in _TEXT_ARGUMENT:
+                    self.text_argument(value)
+                else:
+                    self.argument(depth, f"\\{value} needs {_MATH_ARITY[value]} argument(s)")
+
+    def argument(self, depth: int, message: str) -> None:
+        token = self.peek()
+        if token is None or token[0] in "}^_" or token in (("cs", "left"), ("cs", "right")):
+            raise UnsafeMath(message)
+        self.atom(depth + 1)
+
+    def text_argument(self, command: str) -> None:
+        """``{plain text}`` after ``\\text`` or ``\\operatorname``."""
+        if self.peek() != ("{", "{"):
+            raise UnsafeMath(f"\\{command} needs its text in braces")
+        self.take()
+        while (token := self.peek()) is not None and token[0] == "char":
+            self.take()
+        if self.peek() != ("}", "}"):
+            raise UnsafeMath(f"\\{command}{{...}} may hold only letters, digits and punctuation")
+        self.take()
+
+    def delimiter(self, side: str) -> None:
+        token = self.peek()
+        if token is None or not ((token[0] == "char" and token[1] in _DELIMITERS)
+                                 or (token[0] == "cs" and token[1] in _DELIMITER_WORDS)):
+            raise UnsafeMath(f"\\{side} needs a delimiter")
+        self.take()
+
+
+def math_tex(formula: str) -> str:
+    """A statement's formula (what stood between two dollars), checked and returned as the
+    LaTeX it is; raises UnsafeMath when it uses anything beyond :data:`MATH_COMMANDS` and
+    plain characters, or is not well formed enough to typeset (then TeX never sees it)."""
+    if "^^" in formula:  # TeX reads ^^5c as a backslash before any command is seen
+        raise UnsafeMath("^^ (a character code)")
+    if not formula.strip():
+        raise UnsafeMath("an empty formula")
+    tokens = _math_tokens(formula)
+    checker = _MathChecker(tokens)
+    checker.sequence(0)
+    if checker.peek() is not None:
+        raise UnsafeMath("an unbalanced }")
+    return formula.strip()
+
+
+def statement_parts(statement: str) -> list[tuple[bool, str]]:
+    """A statement cut at its dollars: (is_formula, text) pieces. ``\\$`` is a dollar sign; a
+    last dollar without its partner is text."""
+    parts: list[tuple[bool, str]] = []
+    buffer, formula, i = [], False, 0
+    while i < len(statement):
+        if statement.startswith("\\$", i):
+            buffer.append("\\$" if formula else "$")
+            i += 2
+            continue
+        if statement[i] == "$":
+            parts.append((formula, "".join(buffer)))
+            buffer, formula = [], not formula
+        else:
+            buffer.append(statement[i])
+        i += 1
+    if formula:  # an unmatched dollar: the rest is text, dollar included
+        parts.append((False, "$" + "".join(buffer)))
+    else:
+        parts.append((False, "".join(buffer)))
+    return [(f, t) for f, t in parts if t or f]
+
+
+def statement_tex(statement: str) -> str:
+    """A theorem's statement in LaTeX: text escaped (:func:`text`), each ``$...$`` typeset as
+    mathematics when :func:`math_tex` accepts it and shown literally, as text, when not."""
+    out = []
+    for is_formula, piece in statement_parts(statement):
+        if not is_formula:
+            out.append(text(piece))
+            continue
+        try:
+            out.append("$" + math_tex(piece) + "$")
+        except UnsafeMath:
+            out.append(text("$" + piece + "$"))
+    return "".join(out)
+
+
+def statement_problems(statement: str) -> list[str]:
+    """Why each refused formula of a statement is shown as text (empty when all typeset)."""
+    problems = []
+    for is_formula, piece in statement_parts(statement):
+        if is_formula:
+            try:
+                math_tex(piece)
+            except UnsafeMath as exc:
+                problems.append(f"${piece}$: {exc}")
+    return problems
+
+
+_PLAIN_COMMANDS = {"to": "->", "le": "<=", "leq": "<=", "ge": ">=", "geq": ">=", "ne": "!=",
+                   "neq": "!=", "infty": "oo", "cdot": "*", "times": "x", "approx": "~=",
+                   "sim": "~", "in": "in", "ldots": "...", "dots": "...", "cdots": "...",
+                   "top": "T", "pm": "+-", "sum": "sum", "prod": "prod", "mapsto": "|->",
+                   "rightarrow": "->", "quad": " ", "qquad": " "}
+
+
+def statement_plain(statement: str) -> str:
+    """A statement for a terminal: dollars gone, formulas kept readable (``\\frac{a}{b}`` as
+    ``(a)/(b)``, ``\\to`` as ``->``, Greek letters by name, braces and spacing commands
+    dropped); a formula refused by :func:`math_tex` stays as written, dollars and all."""
+    out = []
+    for is_formula, piece in statement_parts(statement):
+        if not is_formula:
+            out.append(piece)
+            continue
+        try:
+            out.append(_formula_plain(math_tex(piece)))
+        except UnsafeMath:
+            out.append("$" + piece + "$")  # as written: it was not typeset either
+    return "".join(out)
+
+
+def _formula_plain(formula: str) -> str:
+    s = re.sub(r"\\[td]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", formula)
+    s = re.sub(r"\\sqrt\s*\{([^{}]*)\}", r"sqrt(\1)", s)
+    s = re.sub(r"\\(?:text|operatorname|math[a-z]+|boldsymbol)\s*\{([^{}]*)\}", r"\1", s)
+    s = re.sub(r"\\(left|right|big|Big|bigg)\b\s*", "", s)
+    s = re.sub(r"\\([A-Za-z]+)", lambda m: _PLAIN_COMMANDS.get(m.group(1), m.group(1)), s)
+    s = re.sub(r"\\[,;:! ]", " ", s).replace("\\{", "{").replace("\\}", "}").replace("\\|", "||")
+    s = re.sub(r"([\^_])\{([^{}]*)\}", lambda m: m.group(1) + (m.group(2) if len(m.group(2)) == 1
+                                                                 else f"({m.group(2)})"), s)
+    s = s.replace("{", "").replace("}", "")
+    return re.sub(r"\s+", " ", s).strip()
 
 
 _CITE_KEY = re.compile(r"[A-Za-z0-9_]+")  # what the parser lets through; never markup in \cite{}
@@ -197,7 +477,7 @@ def rule_phrase(rule_name: str) -> str:
 def render_theorem(t: ast.Theorem, result: TheoremResult | None, cites: Citations) -> str:
     """One theorem: statement, setting, claim, and the checked derivation."""
     lines = [rf"\begin{{theorem}}[\texttt{{{text(t.name)}}}]\label{{thm:{label(t.name)}}}"]
-    stmt = text(t.statement) + cites.cite(t.cites)
+    stmt = statement_tex(t.statement) + cites.cite(t.cites)
     if stmt.strip():
         lines.append(stmt)
     setting = declarations(t)
@@ -247,48 +527,139 @@ def render_theorem(t: ast.Theorem, result: TheoremResult | None, cites: Citation
         checkers = "".join(rf" + \verdict{{{c}}}" for c in reproved_all(
             result.verdict, [s.evidence for s in result.steps]))
         lines.append(rf"\par\noindent\emph{{Verdict:}} {macro}{{{overall}}}{checkers}{where}"
-                     rf" (the weakest of its steps; evidence in Appendix~\ref{{ev:{label(t.name)}}}).{note}")
+                     rf" (the weakest of its steps; evidence on page~\pageref{{ev:{label(t.name)}}}).{note}")
     lines.append(r"\end{proof}")
     return "\n".join(lines)
 
 
-def evidence_section(t: ast.Theorem, result: TheoremResult, path: str, sha: str) -> str:
-    out = [rf"\subsection*{{\texttt{{{text(t.name)}}}}}\label{{ev:{label(t.name)}}}",
-           rf"File \texttt{{{text(path)}}}, line {t.pos.line}; sha256 \texttt{{{sha[:16]}\dots}};"
-           rf" tpcheck {text(__version__)}; seed {result.seed}.",
-           _rests_on_tex(result),
-           r"\begin{itemize}"]
+def evidence_section(t: ast.Theorem, result: TheoremResult, path: str, sha: str,
+                     heading: str = r"\subsection*") -> str:
+    """A theorem's evidence: where it comes from (file, line, sha256, seed), one table row a
+    step (rule, verdict, instances or range, digits, Monte-Carlo size, seed, z), what the
+    witnesses could not do or disputed, and its trust ledger in one line."""
+    out = [rf"{heading}{{\textmd{{\texttt{{{text(t.name)}}}}}}}\label{{ev:{label(t.name)}}}",
+           rf"\noindent File \texttt{{{text(path)}}}, line {t.pos.line}; sha256 "
+           rf"\texttt{{{sha[:16]}}}\dots; seed {result.seed}.\par",
+           r"\begin{center}\footnotesize\begin{tabular}{@{}rlllrrll@{}}\toprule",
+           r"line & rule & verdict & instances or range & digits & Monte-Carlo & seed & $z$ \\"
+           r"\midrule"]
     for s in result.steps:
-        items = [f"{e.kind}: " + ("agrees" if e.ok else "disagrees" if e.ok is False else "n/a")
-                 + " --- " + text(_evidence_text(e.data, e.detail)) for e in s.evidence]
-        out.append(rf"\item line {s.line}, \texttt{{{text(s.rule)}}}: "
-                   + text(verdict_label(s.verdict, [s.evidence]).lower())
-                   + f" --- {text(s.detail)}"
-                   + (r"\begin{itemize}" + "".join(rf"\item {i}" for i in items) + r"\end{itemize}"
-                      if items else ""))
-    out.append(r"\end{itemize}")
+        row = [str(s.line), rf"\texttt{{{text(s.rule)}}}",
+               text(verdict_label(s.verdict, [s.evidence]).lower()), _instances_tex(s),
+               *_witness_cells(s)]
+        out.append(" & ".join(row) + r" \\")
+    out.append(r"\bottomrule\end{tabular}\end{center}")
+    notes = _evidence_notes(result)
+    if notes:
+        out.append(r"{\footnotesize\noindent " + r"\\ ".join(notes) + r"\par}")
+    out.append(_rests_on_tex(result))
     return "\n".join(out)
 
 
+_DICT_REPR = re.compile(r"\{((?:'[^'{}]*': '[^'{}]*'(?:, )?)*)\}")
+_PAIR_REPR = re.compile(r"'([^'{}]*)': '([^'{}]*)'")
+
+
+def plain_detail(detail: str) -> str:
+    """A witness's detail without Python's notation: ``{'n': '4'}`` reads ``n = 4``,
+    ``instances [{}]`` goes."""
+    detail = re.sub(r";?\s*instances \[\{\}\]", "", detail)
+
+    def pairs(m: re.Match[str]) -> str:
+        found = _PAIR_REPR.findall(m.group(1))
+        return ", ".join(f"{k} = {v}" for k, v in found) if found else "no parameters"
+
+    return _DICT_REPR.sub(pairs, detail)
+
+
+def _instance_values(instances: list[dict[str, Any]]) -> str:
+    """``n = 5, 20; m4 = 1`` for the instances a witness used: per name its distinct values."""
+    values: dict[str, list[str]] = {}
+    for inst in instances:
+        for k, v in (inst or {}).items():
+            if str(v) not in values.setdefault(str(k), []):
+                values[str(k)].append(str(v))
+    shown = []
+    for k, vs in values.items():
+        more = f", \\dots\\ ({len(vs)} values)" if len(vs) > 4 else ""
+        shown.append(f"${name(k)} = {', '.join(text(v) for v in vs[:4])}${more}")
+    return "; ".join(shown)
+
+
+def _instances_tex(s: StepResult) -> str:
+    if s.range:
+        return _ranges_tex(s.range)
+    for e in s.evidence:
+        if e.kind == "mpmath" and e.data.get("n") and e.ok is not None:
+            return r"limit at $10^{8}, \dots, 10^{64}$"
+    mc = [e.data["instance"] for e in s.evidence
+          if e.kind == "montecarlo" and isinstance(e.data.get("instance"), dict)]
+    mp = [i for e in s.evidence if e.kind == "mpmath" and e.ok is not None
+          for i in (e.data.get("instances") or []) if isinstance(i, dict)]
+    shown = _instance_values(mc or mp)
+    if mp and not mc and len(mp) > 1:
+        shown = f"{len(mp)} instances: " + shown if shown else f"{len(mp)} instances"
+    return shown or "--"
+
+
+def _witness_cells(s: StepResult) -> list[str]:
+    """digits, Monte-Carlo size, seeds and the z of largest size, or dashes."""
+    digits = [e.data["digits"] for e in s.evidence
+              if e.kind == "mpmath" and e.ok is not None and isinstance(e.data.get("digits"), int)]
+    runs = [e.data for e in s.evidence if e.kind == "montecarlo" and "samples" in e.data]
+    cells = [str(max(digits)) if digits else "--"]
+    if not runs:
+        return [*cells, "--", "--", "--"]
+    sizes = sorted({int(r["samples"]) for r in runs})
+    size = (f"{len(runs)} $\\times$ {sizes[0]}" if len(runs) > 1 and len(sizes) == 1
+            else ", ".join(map(str, sizes)))
+    seeds = sorted(int(r["seed"]) for r in runs if isinstance(r.get("seed"), int))
+    seed = (str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}--{seeds[-1]}" if seeds else "--")
+    zs = [float(r["z"]) for r in runs if isinstance(r.get("z"), int | float)]
+    z = f"${max(zs, key=abs):.2f}$" if zs else "--"
+    return [*cells, size, seed, z]
+
+
+def _evidence_notes(result: TheoremResult) -> list[str]:
+    """What the table does not say, once each: why a witness did not run, what one disputed,
+    what a failing step's rule said, what Coq said."""
+    notes: dict[str, list[int]] = {}
+    for s in result.steps:
+        if not s.verdict.passes or s.verdict is Verdict.PARTIAL:
+            notes.setdefault(f"the rule: {plain_detail(s.detail)}", []).append(s.line)
+        if s.disagreement:
+            notes.setdefault(f"disagreement: {plain_detail(s.disagreement)}", []).append(s.line)
+        for e in s.evidence:
+            if e.kind == "symbolic" or (e.ok is True and e.kind in ("mpmath", "montecarlo")):
+                continue
+            mark = {True: "agrees", False: "disagrees", None: "not used"}[e.ok]
+            notes.setdefault(f"{e.kind} {mark}: {plain_detail(e.detail)}", []).append(s.line)
+    out = []
+    for note, lines in notes.items():
+        where = "line" + ("s " if len(lines) > 1 else " ") + ", ".join(map(str, sorted(set(lines))))
+        out.append(f"{where}: {text(note)}")
+    return out
+
+
 def _rests_on_tex(result: TheoremResult) -> str:
-    """What the verdict rests on beyond the kernel, the elaborator and sympy's arithmetic."""
+    """What the verdict rests on beyond the kernel, the elaborator and sympy's arithmetic, in
+    one line."""
     r = result.rests_on
-    rules = ", ".join(rf"\texttt{{{text(n)}}}" for n in r["rules"]) or "none"
+    if not r["rules"]:
+        return r"\par\noindent\emph{Rests on} nothing beyond the foundation: no step passed."
+    rules = ", ".join(rf"\texttt{{{text(n)}}}" for n in r["rules"])
     algorithms = ", ".join(rf"\texttt{{{text(a)}}}" for a in r["algorithms"]) or "nothing more"
-    return (rf"\par\noindent Rests on the rules {rules} and the algorithms {algorithms} "
-            r"(see the trusted base in \texttt{docs/design.md}).")
+    return rf"\par\noindent\emph{{Rests on}} the rules {rules}; the algorithms {algorithms}."
 
 
-def _evidence_text(data: dict[str, Any], detail: str) -> str:
-    keys = ("digits", "instances", "samples", "seed", "z", "std_error", "range")
-    extra = []
-    for k in keys:
-        if k in data:
-            v = data[k]
-            if isinstance(v, float):
-                v = f"{v:.3g}"
-            extra.append(f"{k} {v}")
-    return detail + (" (" + "; ".join(extra) + ")" if extra else "")
+#: The evidence appendix's first paragraph: how to read its tables.
+EVIDENCE_INTRO = (
+    rf"\noindent Checked by tpcheck {text(__version__)}. Per theorem: its file, the sha256 of the "
+    r"file and the seed of its witnesses; per step the rule, the verdict, the instances or range "
+    r"checked, the digits of the mpmath witness, the Monte-Carlo sample size (runs $\times$ "
+    r"samples), its seeds and the $z$-score of largest size; then what each theorem rests on "
+    r"beyond the kernel, the elaborator and sympy's exact arithmetic (the trusted base, "
+    r"\texttt{docs/design.md}).")
 
 
 def render_document(files: list[tuple[str, str, ast.ProofFile, Any]], cites: Citations,
@@ -322,7 +693,7 @@ def render_document(files: list[tuple[str, str, ast.ProofFile, Any]], cites: Cit
     summary.append(r"\end{tabular}\end{center}")
     doc = [PREAMBLE, r"\title{Checked derivations}", rf"\author{{tpcheck {text(__version__)}}}",
            r"\date{}", r"\begin{document}", r"\maketitle", *summary, *body,
-           r"\appendix", r"\section{Evidence}", *appendix]
+           r"\appendix", r"\section{Evidence}", EVIDENCE_INTRO, *appendix]
     if bib is not None:
         doc += [r"\bibliographystyle{plain}", rf"\bibliography{{{bib}}}"]
     doc.append(r"\end{document}")
