@@ -19,15 +19,19 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from tpcheck import simulate
-from tpcheck.api import check
+from tpcheck.api import check, default_jobs, run_settings
+from tpcheck.book import add_book_parser, book_command
+from tpcheck.cache import CACHE_DIR, VerdictCache, clear_cache
 from tpcheck.errors import TpcheckError, printable
 from tpcheck.kernel import DEFAULT_BUDGET, DEFAULT_WITNESS_BUDGET, REGISTRY, Options
 from tpcheck.kernel.check import DEFAULT_RUN_BUDGET
 from tpcheck.report import EXIT_DISAGREEMENT, EXIT_ERROR, Report
+from tpcheck.sweeps import add_sweep_arguments
 from tpcheck.version import __version__
 
 MAX_SECONDS = 86_400.0  # a day: a longer budget is a typo, and 0 or inf would mean no bound
 MAX_MC_SCALE = 1000.0  # the Monte-Carlo witness caps its samples anyway
+MAX_JOBS = 1024  # more processes than any machine's CPUs only share them
 _INTEGER = re.compile(r"[0-9]+")  # ASCII only: int() also reads "١٢" and "1_000"
 
 
@@ -67,6 +71,10 @@ def _integer(text: str, lo: int, hi: int, what: str) -> int:
     if not (_INTEGER.fullmatch(digits) and len(digits) <= 30 and lo <= int(text) <= hi):
         raise argparse.ArgumentTypeError(f"{what} must be an integer in {lo}..{hi}, got {text!r}")
     return int(text)
+
+
+def _jobs(text: str) -> int:
+    return _integer(text, 1, MAX_JOBS, "the number of processes")
 
 
 def _sizes(text: str) -> list[int]:
@@ -146,6 +154,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="re-prove the algebraic and finite combinatorial steps with coqc: a step "
                         "re-proved is 'PROVED + coq'; one Coq refuses is DISPUTED (exit 4)")
     c.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    c.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
+                   help="check theorems in N processes at once (default: the number of CPUs; "
+                        "-j 1 checks them one after another); the report is the same")
+    c.add_argument("--no-cache", action="store_true",
+                   help=f"neither read nor write the verdict cache ({CACHE_DIR}/ in the current "
+                        "folder, whose entries are signed with a key outside it)")
+    c.add_argument("--clear-cache", action="store_true",
+                   help=f"remove {CACHE_DIR}/ before checking (as 'rm -r {CACHE_DIR}' does)")
     cq = sub.add_parser(
         "coq", help="export steps as Coq lemmas and re-prove them with coqc",
         description="Write one .v file per theorem into DIR (one lemma per exportable step, its "
@@ -204,6 +220,8 @@ def _parser() -> argparse.ArgumentParser:
                           "e.g. --at k=2")
     sim.add_argument("--plot", metavar="FILE.png", type=_output_file,
                      help="draw the spectrum and the error against n")
+    add_sweep_arguments(sim)
+    add_book_parser(sub)
     return p
 
 
@@ -267,7 +285,12 @@ def _latex(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     options = _options(args, budget=args.budget, witness_budget=args.witness_budget,
                        witnesses=not args.no_witnesses, montecarlo_scale=args.mc_scale)
-    report = check(args.paths, options, require=args.require)
+    if args.clear_cache:
+        clear_cache()
+    cache = None if args.no_cache else VerdictCache()
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    with run_settings(jobs=jobs, cache=cache):
+        report = check(args.paths, options, require=args.require)
     if args.coq:
         _coq_recheck(sys.stderr if args.json == "-" else sys.stdout)(report)
     if args.json == "-":
@@ -296,7 +319,7 @@ def _coq(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"check": _check, "latex": _latex, "trust": _trust, "coq": _coq,
-                "simulate": simulate.main_simulate}
+                "simulate": simulate.main_simulate, "book": book_command}
     try:
         if args.command == "rules":
             sys.stdout.write(_rules_text())
