@@ -28,6 +28,7 @@ def test_library_checks_with_every_witness(root):
     assert {t.name: t.verdict.value for t in report.theorems if t.name in EXPECTED} == EXPECTED
 
 
+@pytest.mark.slow
 def test_library_checks(library):
     report = library
     assert report.exit_code == 0, report.to_text()
@@ -93,6 +94,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 def test_library_verdicts(library):
     report = library
     got = {t.name: t.verdict.value for t in report.theorems}
@@ -100,6 +102,7 @@ def test_library_verdicts(library):
     assert not report.summary()["disagreements"]
 
 
+@pytest.mark.slow
 def test_every_rule_is_used_by_the_library(library):
     from tpcheck.kernel import REGISTRY
 

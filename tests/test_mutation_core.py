@@ -81,6 +81,8 @@ def _sample_patterns(package: str) -> list[str]:
 def _config(source: str, modules: list[str], tests: list[str]) -> str:
     """The project's pyproject.toml with a [tool.mutmut] section of our own."""
     text = re.sub(r"(?ms)^\[tool\.mutmut\].*?(?=^\[|\Z)", "", source)
+    # mutmut runs the tests in its own forked children: no pytest-xdist workers inside them
+    text = text.replace(" -n 2", "")
     quoted = ", ".join(f'"{p}"' for p in modules)
     tests = ", ".join(f'"{t}"' for t in tests)
     return (text + "\n[tool.mutmut]\n"
