@@ -48,6 +48,9 @@ CATALOGUE = {
     "random-matrix-moments": "exact finite-n moments of GUE, GOE, Wigner and Wishart matrices "
                              "(tpcheck.engines.random_matrices)",
     "z-calculus": "the Z-calculus and Master Theorem limits of tensor programs (tpcheck.engines.netsor)",
+    "gradient-independence": "Yang's gradient independence (Tensor Programs II-III): with the readout an "
+                             "independent centred vector used only at the output, a backward vector may be "
+                             "taken independent of the weights it meets (tpcheck.rules.networks)",
     "mpmath-quadrature": "mpmath at high precision (floating point: CORROBORATED only)",
 }
 

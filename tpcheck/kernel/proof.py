@@ -103,6 +103,8 @@ class Context:
     laws: dict[sympy.Symbol, Any]  # random symbol -> law (tpcheck.engines.laws)
     assumptions: list[tuple[sympy.Expr, str, sympy.Expr]]
     settings: RuleSettings = RuleSettings()
+    # declared networks by name (tpcheck.engines.networks.NetworkSpec): their settings and inputs
+    networks: dict[str, Any] = field(default_factory=dict)
 
     @property
     def space(self) -> InstanceSpace:

@@ -50,6 +50,8 @@ from tpcheck.engines.heads import (
     relu,
     sech,
 )
+from tpcheck.engines.networks import MAX_DEPTH as MAX_MLP_DEPTH
+from tpcheck.engines.networks import PARAMETRIZATIONS, NetworkSpec
 from tpcheck.errors import ElaborationError, Position
 from tpcheck.kernel.proof import (
     Context,
@@ -64,8 +66,6 @@ from tpcheck.kernel.proof import (
 )
 from tpcheck.kernel.rules import REGISTRY
 from tpcheck.lang import ast
-from tpcheck.lang.mlp import MAX_DEPTH as MAX_MLP_DEPTH
-from tpcheck.lang.mlp import PARAMETRIZATIONS, MLPSpec
 from tpcheck.lang.parser import MAX_DEPTH, MAX_EXPRESSION_SIZE, chain_group, children, fold_chain
 from tpcheck.text import expr_text as _t
 
@@ -237,7 +237,7 @@ class _Scope:
     tp_matrices: dict[str, sympy.Symbol] = field(default_factory=dict)
     matrix_defs: dict[str, dict[tuple[sympy.Symbol, int], sympy.Expr]] = field(default_factory=dict)
     definitions: dict[str, _Definition] = field(default_factory=dict)
-    mlps: dict[str, MLPSpec] = field(default_factory=dict)
+    mlps: dict[str, NetworkSpec] = field(default_factory=dict)
     bound: dict[str, sympy.Symbol] = field(default_factory=dict)
     # checks of the hypotheses that may use the assumptions, run once those are read: each
     # takes the slacks (expressions the assumptions make >= 0)
@@ -558,7 +558,7 @@ class Elaborator:
             return self.binder(node)
         if node.func == "tr":
             return self.trace(node)
-        if node.func in ("nngp", "ntk"):
+        if node.func in NETWORK_HEADS:
             return self.mlp_head(node)
         if node.func == "avg":
             if len(node.args) != 1:
@@ -604,7 +604,9 @@ class Elaborator:
         return x
 
     def mlp_head(self, node: ast.Call) -> sympy.Expr:
-        """``nngp(f, x, y)`` and ``ntk(f, x, y)`` of a declared MLP f (:mod:`tpcheck.lang.mlp`)."""
+        """``nngp(f, x, y)`` and ``ntk(f, x, y)`` of a declared MLP f, and the limits the
+        recursions give, ``nngp_limit(f, x, y)`` and ``ntk_limit(f, x, y)``
+        (:mod:`tpcheck.engines.networks`)."""
         if len(node.args) != 3 or not isinstance(node.args[0], ast.Name):
             raise ElaborationError(f"write {node.func}(f, [x1, ..., xd], [y1, ..., yd]) for a "
                                    "declared MLP f", node.pos)
@@ -616,6 +618,11 @@ class Elaborator:
         if x not in spec.inputs or y not in spec.inputs:  # collected when f was declared
             raise ElaborationError(f"an input of {node.func}({spec.name}, ...) was not seen when "
                                    f"{spec.name} was declared", node.pos)
+        if node.func.endswith("_limit"):
+            try:
+                return spec.recursion(node.func.removesuffix("_limit"), x, y)
+            except ValueError as exc:
+                raise ElaborationError(f"{node.func}: {exc}", node.pos) from None
         if node.func == "nngp":
             return spec.nngp(x, y)
         if spec.parametrization != "ntk":
@@ -928,7 +935,8 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
     crosschecks = Crosschecks(MpmathSettings(**mpmath),
                               tuple(MontecarloSettings(**entry) for entry in montecarlo))
     settings = RuleSettings(frozenset(scope.definitions), crosschecks.mpmath.digits)
-    context = Context(dict(scope.symbols), params, laws, assumptions, settings)
+    context = Context(dict(scope.symbols), params, laws, assumptions, settings,
+                      networks=dict(scope.mlps))
     return Theorem(t.name, t.statement, t.pos.line, claim, start, steps, context,
                    list(t.cites), crosschecks)
 
@@ -984,8 +992,11 @@ def _tensor_program_law(el: Elaborator, item: ast.LetLaw, declare: Callable,
         laws[sym] = law
 
 
+NETWORK_HEADS = ("nngp", "ntk", "nngp_limit", "ntk_limit")
+
+
 def _mlp_heads(t: ast.Theorem, name: str) -> list[ast.Call]:
-    """Every nngp(name, ...) and ntk(name, ...) written in the theorem."""
+    """Every nngp(name, ...), ntk(name, ...) and their _limit written in the theorem."""
     roots: list[ast.Node] = [d.body for d in t.lets if isinstance(d, ast.LetDef)]
     for a in t.assumptions:
         roots += [a.lhs, a.rhs]
@@ -996,7 +1007,7 @@ def _mlp_heads(t: ast.Theorem, name: str) -> list[ast.Call]:
     found, stack = [], roots
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.Call) and node.func in ("nngp", "ntk") and node.args and \
+        if isinstance(node, ast.Call) and node.func in NETWORK_HEADS and node.args and \
                 isinstance(node.args[0], ast.Name) and node.args[0].id == name:
             found.append(node)
         stack.extend(children(node))
@@ -1023,9 +1034,7 @@ def _mlp_law(el: Elaborator, item: ast.LetLaw, declare: Callable, laws: dict[sym
         raise ElaborationError("write MLP(n, depth = L, phi = relu[, sigma_w2 = ..., sigma_b2 = "
                                "..., parametrization = ntk | standard])", call.pos)
     width = el.expr(positional[0])
-    depth = _integer_literal(el, named["depth"].value, "an MLP's depth")
-    if not 1 <= depth <= MAX_MLP_DEPTH:
-        raise ElaborationError(f"MLP: depth must be in 1..{MAX_MLP_DEPTH}", named["depth"].pos)
+    depth = _network_depth(el, named["depth"].value)
     phi_node = named["phi"].value
     if not isinstance(phi_node, ast.Name):
         raise ElaborationError("MLP: phi is the name of a function (relu, erf, tanh, identity, "
@@ -1045,7 +1054,7 @@ def _mlp_law(el: Elaborator, item: ast.LetLaw, declare: Callable, laws: dict[sym
                                    named["parametrization"].pos)
         par = p.id
     sym = declare(name, pos)
-    spec = MLPSpec(name, width, depth, phi, phi_node.id, variances[0], variances[1], par)
+    spec = NetworkSpec(name, width, depth, phi, phi_node.id, variances[0], variances[1], par)
     for head in _mlp_heads(t, name):
         for arg in head.args[1:]:
             x = el.mlp_input(arg)
@@ -1053,46 +1062,44 @@ def _mlp_law(el: Elaborator, item: ast.LetLaw, declare: Callable, laws: dict[sym
                 spec.inputs.append(x)
     if len({len(x) for x in spec.inputs}) > 1:
         raise ElaborationError(f"MLP: the inputs of {name} have different dimensions", call.pos)
-    if spec.inputs:
-        spec.first = [sympy.Symbol(f"{name}.h1[{i}]", real=True) for i in range(len(spec.inputs))]
-        cov = tuple(tuple(sympy.expand(spec.input_kernel(x, y)) for y in spec.inputs)
-                    for x in spec.inputs)
-        # a Gram matrix sigma_w^2 X X^T / d + sigma_b^2 1 1^T: positive semidefinite as built
-        law = laws_module.InitialVectors(width, tuple(spec.first), cov,
-                                         tuple(sympy.Integer(0) for _ in spec.first))
-        for s in spec.first:
-            laws[s] = law
-    for level in range(2, depth + 1):
-        w = sympy.Symbol(f"{name}.W{level}")
-        laws[w] = laws_module.GaussianMatrix(width, spec.sigma_w2, spec.sigma_w2)
-        el.scope.tp_matrices[f"{name}.W{level}"] = w
-        spec.matrices.append(w)
-        b = None
-        if spec.sigma_b2 != 0:
-            b = sympy.Symbol(f"{name}.b{level}", real=True)
-            laws[b] = laws_module.InitialVectors(width, (b,), ((spec.sigma_b2,),), (sympy.Integer(0),))
-        spec.biases.append(b)
-    spec.readout = sympy.Symbol(f"{name}.v", real=True)
-    laws[spec.readout] = laws_module.InitialVectors(width, (spec.readout,), ((sympy.Integer(1),),),
-                                                    (sympy.Integer(0),))
     el.scope.mlps[name] = spec
     del el.scope.symbols[str(sym)]  # f names the network in nngp(f, ...) and ntk(f, ...) only
+    if depth.is_Integer:
+        for s, law in spec.build_program().items():
+            laws[s] = law
+            if isinstance(law, laws_module.GaussianMatrix):
+                el.scope.tp_matrices[s.name] = s
 
 
-def _activation(el: Elaborator, node: ast.Name) -> Callable[[sympy.Expr], sympy.Expr]:
-    """phi as a function of one expression: a built-in of one argument, ``identity``, or a
-    function defined with ``let rho(y) = ...``."""
+def _network_depth(el: Elaborator, node: ast.Node) -> sympy.Expr:
+    """An MLP's depth: an integer in 1..MAX_DEPTH, or an expression in the theorem's natural
+    parameters that is at least 1 for all of them (``depth = L``, ``depth = L + 1``)."""
+    depth = el.expr(node)
+    if depth.is_Integer:
+        if not 1 <= int(depth) <= MAX_MLP_DEPTH:
+            raise ElaborationError(f"MLP: depth must be in 1..{MAX_MLP_DEPTH}", node.pos)
+        return depth
+    if depth.free_symbols and depth.is_integer and (depth - 1).is_nonnegative:
+        return depth
+    raise ElaborationError("MLP: the depth is a positive integer, or an expression in a natural "
+                           "parameter that is at least 1 (for all L >= 1: depth = L)", node.pos)
+
+
+def _activation(el: Elaborator, node: ast.Name) -> sympy.Lambda:
+    """phi as a sympy Lambda of one variable (picklable, as the checked theorem travels between
+    processes): a built-in of one argument, ``identity``, or a function defined with
+    ``let rho(y) = ...``."""
+    t = sympy.Symbol("phi.t", real=True)
     if node.id == "identity":
-        return lambda u: u
+        return sympy.Lambda(t, t)
     d = el.scope.definitions.get(node.id)
     if d is not None:
         if len(d.names) != 1:
             raise ElaborationError(f"MLP: '{node.id}' must be a function of one argument", node.pos)
         formal = sympy.Symbol(f"{node.id}.{d.names[0]}")
-        return lambda u: d.body.xreplace({formal: u})
+        return sympy.Lambda(t, d.body.xreplace({formal: t}))
     if node.id in FUNCTIONS and FUNCTIONS[node.id][0] == 1:
-        build = FUNCTIONS[node.id][1]
-        return lambda u: build([u], node.pos)
+        return sympy.Lambda(t, FUNCTIONS[node.id][1]([t], node.pos))
     raise ElaborationError(f"MLP: unknown activation '{node.id}' (a built-in function of one "
                            "argument, identity, or one defined with let)", node.pos)
 

@@ -11,11 +11,12 @@ from tpcheck.rules import (
     inequalities,
     limit,
     matrices,
+    networks,
     numeric,
     sums,
     tensor_programs,
 )
 
 __all__ = ["algebra", "enclosure", "evaluation", "expectation", "gaussian", "independence", "induction",
-           "inequalities", "limit", "matrices", "numeric", "sums",
+           "inequalities", "limit", "matrices", "networks", "numeric", "sums",
            "tensor_programs"]
