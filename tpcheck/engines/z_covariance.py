@@ -37,8 +37,10 @@ W = (A + A^T)/sqrt(2). Only ring operations occur (no division), so a polynomial
 
 :func:`derive_power_iteration_recurrence` applies the ZMatMul/ZDot rules to x^{k+1} = W x^k
 for a symbolic k and returns the recurrences the Zdot coefficients and the moments satisfy
-(for W = (A + A^T)/sqrt(2): the Catalan recursion), see its docstring for what is derived and
-what is assumed.
+(for W = (A + A^T)/sqrt(2): the Catalan recursion; in general M(n) = (kappa/v) sum M(n-2-i) M(i)),
+see its docstring for what is derived and what is assumed; :func:`catalan_solution` solves the
+closed recurrence (M(2m) = v kappa^m C_m, M(2m + 1) = 0) and checks the solution symbolically.
+The rule ``zdot_recursion`` holds the base cases against the concrete program.
 """
 
 from __future__ import annotations
@@ -536,7 +538,7 @@ class PowerRecurrence:
     + sum_{i<k} f(k - i) Z^{x^i}; ``derivative``: Eq(T(d), ...) -- the Zdot input
     dZ^{x^j}/dZhat^o_i = c_o T(j - i); ``moment``: Eq(M(n), ...) -- M(n) = E[Z^{x^0} Z^{x^n}];
     ``closed``: the moment recurrence with T and f eliminated (None if the elimination does
-    not apply); ``base``: the initial values; ``kappa``: f = kappa T."""
+    not apply); ``base``: the initial values; ``kappa``: f = kappa T; ``initial``: M(0)."""
 
     zdot_coefficient: sympy.Eq
     derivative: sympy.Eq
@@ -545,12 +547,16 @@ class PowerRecurrence:
     base: dict[sympy.Expr, sympy.Expr]
     kappa: sympy.Expr
     assumptions: tuple[str, ...]
+    initial: sympy.Expr = sympy.Integer(1)
 
 
 def derive_power_iteration_recurrence(orientations: Sequence[tuple[bool, Any]],
-                                      multipliers: tuple[Any, Any] = (1, 1)) -> PowerRecurrence:
+                                      multipliers: tuple[Any, Any] = (1, 1),
+                                      initial_second_moment: Any = 1) -> PowerRecurrence:
     """Apply ZMatMul/ZDot/ZLinComb to x^{k+1} = sum_o c_o M_o x^k at a symbolic step k.
 
+    ``orientations``: (transpose, c_o) with each orientation at most once; ``multipliers``: m_o
+    of A and of A^T; ``initial_second_moment``: v = E[(Z^{x^0})^2].
     Induction hypothesis (for all j <= k; at j = 0, 1 it is the rules applied directly):
         (H1)  Z^{x^j} = [j >= 1] sum_o c_o Zhat^o_{j-1} + sum_{i=0}^{j-2} f(j-1-i) Z^{x^i},
         (H2)  dZ^{x^j}/dZhat^o_i = c_o T(j - i) for i < j, and 0 for i >= j.
@@ -565,30 +571,38 @@ def derive_power_iteration_recurrence(orientations: Sequence[tuple[bool, Any]],
     which is (H2) at k + 1 exactly when, with d = k + 1 - i and e = l - i,
         T(d) = [d = 1] + sum_{e=1}^{d-2} f(d-1-e) T(e).
     E[Z^{x^0} .] of (H1) (the Zhat's are centred and independent of Z^{x^0}) gives
-        M(n) = sum_{i=0}^{n-2} f(n-1-i) M(i),  M(0) = 1, M(1) = 0,   M(n) = E[Z^{x^0} Z^{x^n}].
-    Elimination (kappa = 1): if T(e) = M(e - 1) for e < d, the T recurrence at d >= 2 is, after
-    e = i + 1, the M recurrence at n = d - 1, so T(d) = M(d - 1) for all d >= 1 by strong
-    induction (T(1) = 1 = M(0)); substituting back,
-        M(n) = sum_{i=0}^{n-2} M(n-2-i) M(i)   (n >= 2),
-    the Catalan recursion: M(2m) = C_m and M(2m + 1) = 0 for all m.
+        M(n) = sum_{i=0}^{n-2} f(n-1-i) M(i),  M(0) = v, M(1) = 0,   M(n) = E[Z^{x^0} Z^{x^n}].
+    Elimination (any kappa, v != 0): if T(e) = M(e - 1)/v for e < d, the T recurrence at d >= 2
+    is, after e = i + 1, the M recurrence at n = d - 1 divided by v, so T(d) = M(d - 1)/v for
+    all d >= 1 by strong induction (T(1) = 1 = M(0)/v); substituting back,
+        M(n) = (kappa/v) sum_{i=0}^{n-2} M(n-2-i) M(i)   (n >= 2),
+    the Catalan recursion (kappa = v = 1), solved by :func:`catalan_solution`:
+    M(2m) = v kappa^m C_m and M(2m + 1) = 0 for all m.
 
     Assumed, not derived: the Z rules and the Master Theorem (Yang, Tensor Programs III); the
     shape (H1)-(H2) of the induction hypothesis; that the program is this power iteration of
-    one square matrix A and A^T with x^0 ~ N(0, 1). Derived: the induction step, the
-    recurrences for f, T and M, and (kappa = 1) the closed recurrence for M. sympy's
-    ``subs``, ``expand`` and the reindexing of finite sums are trusted.
+    one square matrix A and A^T with E[(Z^{x^0})^2] = v. Derived: the induction step, the
+    recurrences for f, T and M, and (v != 0) the closed recurrence for M. sympy's ``subs``,
+    ``expand`` and the reindexing of finite sums are trusted. The base cases (H1)-(H2) at
+    j = 0, 1 and the initial values are not checked here: a caller holds them against the
+    Z-calculus of the concrete program (the rule ``zdot_recursion`` does).
     """
     d, n, i, e, l_ = sympy.symbols("d n i e l", integer=True)
     k = sympy.Symbol("k", integer=True, nonnegative=True)
     f, t, m_fn = sympy.Function("f"), sympy.Function("T"), sympy.Function("M")
+    flags = [bool(tr) for tr, _ in orientations]
+    if not flags or len(set(flags)) != len(flags):
+        raise ZCalculusError("z-calculus: a power iteration needs each of A and A^T at most once "
+                             f"and at least one of them, not {flags}")
     coeff = {bool(tr): sympy.sympify(c) for tr, c in orientations}
     mult = {False: sympy.sympify(multipliers[0]), True: sympy.sympify(multipliers[1])}
+    v = sympy.sympify(initial_second_moment)
     # ZDot of orientation o at step k: the coefficient on Z^{x^i}, i < k, from (H2) at j = k
     zdot_terms = {o: mult[o] * coeff.get(not o, sympy.Integer(0)) * t(k - i) for o in coeff}
     # ZLinComb: the coefficient of Z^{x^i} in Z^{x^{k+1}} = sum_o c_o (Zhat^o_k + Zdot^o_k)
     new_coefficient = sympy.expand(sum(coeff[o] * zdot_terms[o] for o in coeff))
-    kappa = sympy.simplify(new_coefficient / t(k - i))
-    if kappa.has(t):
+    kappa = sympy.expand(new_coefficient.subs(t(k - i), 1))
+    if kappa.has(t) or sympy.expand(kappa * t(k - i) - new_coefficient) != 0:
         raise ZCalculusError(f"z-calculus: the Zdot coefficient {new_coefficient} is not a multiple "
                              "of T(k - i)")
     zdot_eq = sympy.Eq(f(d), kappa * t(d))
@@ -598,22 +612,115 @@ def derive_power_iteration_recurrence(orientations: Sequence[tuple[bool, Any]],
     derivative_eq = sympy.Eq(t(d), sympy.KroneckerDelta(d, 1) + chain)
     moment_eq = sympy.Eq(m_fn(n), sympy.Sum(f(n - 1 - i) * m_fn(i), (i, 0, n - 2)))
     closed = None
-    if kappa == 1:
-        # strong induction: T(e) = M(e - 1) for the factor T(e), e <= d - 2 < d
+    if v.is_zero is False:
+        # strong induction: T(e) = M(e - 1)/v for the factor T(e), e <= d - 2 < d
         step = chain.replace(f, lambda a: kappa * t(a))
-        step = sympy.Sum(step.function.subs(t(e), m_fn(e - 1)), *step.limits)
+        step = sympy.Sum(step.function.subs(t(e), m_fn(e - 1) / v), *step.limits)
         step = _shift_index(step, e, i, 1)  # e = i + 1
         target = moment_eq.rhs.subs(n, d - 1).replace(f, lambda a: kappa * t(a))
+        target = sympy.Sum(target.function / v, *target.limits)  # M(d - 1)/v
         if _sums_equal(step, target):
-            closed_rhs = moment_eq.rhs.replace(f, lambda a: m_fn(a - 1))
+            closed_rhs = moment_eq.rhs.replace(f, lambda a: kappa / v * m_fn(a - 1))
             closed = sympy.Eq(m_fn(n), closed_rhs)
-    base = {m_fn(0): sympy.Integer(1), m_fn(1): sympy.Integer(0), t(1): sympy.Integer(1)}
+    base = {m_fn(0): v, m_fn(1): sympy.Integer(0), t(1): sympy.Integer(1)}
     assumptions = (
         "ZMatMul, ZHat, ZDot, ZLinComb and the Master Theorem (Yang, Tensor Programs III)",
         "the shape (H1)-(H2) of the induction hypothesis; its base cases j = 0, 1 are direct",
-        "program: x^{j+1} = sum_o c_o M_o x^j, M_o in {A, A^T} of one square matrix, x^0 ~ N(0, 1)",
+        "program: x^{j+1} = sum_o c_o M_o x^j, M_o in {A, A^T} of one square matrix, "
+        "E[(Z^{x^0})^2] = v",
     )
-    return PowerRecurrence(zdot_eq, derivative_eq, moment_eq, closed, base, kappa, assumptions)
+    return PowerRecurrence(zdot_eq, derivative_eq, moment_eq, closed, base, kappa, assumptions, v)
+
+
+@dataclass(frozen=True)
+class CatalanSolution:
+    """The solution of a closed power-iteration recurrence: M(2m) = ``even`` (a function of the
+    symbol ``m``), M(2m + 1) = 0, and the checks that establish it (``checked``)."""
+
+    m: sympy.Symbol
+    even: sympy.Expr
+    checked: tuple[str, ...]
+
+    def at(self, power: sympy.Expr) -> sympy.Expr | None:
+        """M(power) for a power that is an integer polynomial in symbols with even coefficients
+        besides the constant (its parity is the constant's); None otherwise."""
+        power = sympy.expand(power)
+        gens = sorted(power.free_symbols, key=str)
+        poly = sympy.Poly(power, *gens) if gens else sympy.Poly(power, sympy.Dummy())
+        if not all(c.is_Integer for c in poly.coeffs()):
+            return None
+        if any(c % 2 for monom, c in poly.terms() if any(monom)):
+            return None
+        if poly.coeff_monomial(1) % 2:
+            return sympy.Integer(0)
+        return self.even.xreplace({self.m: power / 2})
+
+
+def catalan_solution(rec: PowerRecurrence) -> CatalanSolution:
+    """Solve M(n) = c sum_{i=0}^{n-2} M(n-2-i) M(i), M(0) = v, M(1) = 0, c = kappa/v.
+
+    Candidate G(2m) = v kappa^m C_m, G(2m + 1) = 0. Checked here, on the recurrence as
+    :func:`derive_power_iteration_recurrence` returns it (each summand c M(a) M(b) with
+    a + b = n - 2): the initial values G(0) = v, G(1) = 0; for odd n = 2m + 3 every summand
+    has a + b = 2m + 1 odd, so one index is odd and the summand is 0 = G(n); for even
+    n = 2m + 2 the summands with i odd have both indices odd and vanish, the others are
+    c G(2j) G(2m - 2j) = c v^2 kappa^m C_j C_{m-j}, whose sum over j = 0..m is
+    c v^2 kappa^m C_{m+1} by Segner's recurrence C_{m+1} = sum_j C_j C_{m-j} (Stanley,
+    Catalan Numbers (2015), (1.1)), and that is G(2m + 2). By strong induction on n, M = G.
+    Every equality is an ``expand`` to 0; a recurrence of another shape raises ZCalculusError."""
+    if rec.closed is None:
+        raise ZCalculusError("z-calculus: the moment recurrence was not closed (T not eliminated)")
+    m_fn = sympy.Function("M")
+    n, i = sympy.Symbol("n", integer=True), sympy.Symbol("i", integer=True)
+    m, j = sympy.symbols("m j", integer=True, nonnegative=True)
+    rhs = rec.closed.rhs
+    if rec.closed.lhs != m_fn(n) or not isinstance(rhs, sympy.Sum) or rhs.limits != ((i, 0, n - 2),):
+        raise ZCalculusError(f"z-calculus: the recurrence {rec.closed} is not a sum over i = 0..n-2")
+    factors = sympy.Mul.make_args(rhs.function)
+    calls = [a for a in factors if isinstance(a, sympy.Function) and a.func == m_fn]
+    c = sympy.Mul(*[a for a in factors if a not in calls])
+    if rhs.function == 0:
+        raise ZCalculusError("z-calculus: kappa = 0 (no Zdot: W has one orientation, or they cancel), "
+                             "M(n) = 0 for n >= 1")
+    if len(calls) != 2 or c.has(m_fn) or c.free_symbols & {n, i}:
+        raise ZCalculusError(f"z-calculus: the summand {rhs.function} is not c M(a) M(b)")
+    a, b = calls[0].args[0], calls[1].args[0]
+    indices = {sympy.expand(a), sympy.expand(b)}
+    if sympy.expand(a + b - (n - 2)) != 0 or indices != {i, sympy.expand(n - 2 - i)}:
+        raise ZCalculusError(f"z-calculus: the indices {a}, {b} are not i and n - 2 - i")
+    v, kappa = rec.base[m_fn(0)], rec.kappa
+    # kappa^m as K^m for a positive symbol K: the exponent laws used (K^a K^b = K^(a+b), a, b
+    # natural numbers) hold for every K, and sympy applies them to a positive one
+    big_k = sympy.Dummy("kappa", positive=True)
+    even = v * big_k ** m * sympy.catalan(m)
+    if sympy.expand(c * v - kappa) != 0:
+        raise ZCalculusError(f"z-calculus: the recurrence's factor {c} is not kappa/v = {kappa}/{v}")
+    c = big_k / v
+
+    def g_even(x: sympy.Expr) -> sympy.Expr:
+        return even.xreplace({m: x})
+
+    checked = []
+    if sympy.expand(g_even(0) - v) != 0 or rec.base[m_fn(1)] != 0:
+        raise ZCalculusError("z-calculus: the candidate misses the initial values M(0), M(1)")
+    checked.append(f"G(0) = {v} = M(0), G(1) = 0 = M(1)")
+    # odd n = 2m + 3: the two indices of a summand add up to 2m + 1
+    if sympy.expand((a + b).subs(n, 2 * m + 3) - (2 * m + 1)) != 0:
+        raise ZCalculusError("z-calculus: the parity argument for odd n does not apply")
+    checked.append("odd n: a + b = n - 2 is odd, so every summand has an odd index and is 0")
+    # even n = 2m + 2: i = 2j (j = 0..m); odd i gives two odd indices
+    term = (c * g_even(a / 2) * g_even(b / 2)).subs({n: 2 * m + 2}).subs(i, 2 * j)
+    factored = c * v ** 2 * big_k ** m * sympy.catalan(j) * sympy.catalan(m - j)
+    if sympy.expand(sympy.powsimp(term - factored, combine="exp")) != 0:
+        raise ZCalculusError(f"z-calculus: the even summand {term} is not {factored}")
+    rests_on("pairings")  # Segner's recurrence for the Catalan numbers
+    segner = c * v ** 2 * big_k ** m * sympy.catalan(m + 1)
+    if sympy.expand(sympy.powsimp(segner - g_even(m + 1), combine="exp")) != 0:
+        raise ZCalculusError(f"z-calculus: c v^2 kappa^m C_(m+1) = {segner} is not "
+                             f"G(2m + 2) = {g_even(m + 1)}")
+    checked.append(f"even n = 2m + 2: sum_j {sympy.powsimp(factored)} = {sympy.powsimp(segner)} = G(2m + 2) "
+                   "by Segner's recurrence".replace(str(big_k), "kappa"))
+    return CatalanSolution(m, even.xreplace({big_k: kappa}), tuple(checked))
 
 
 def _shift_index(s: sympy.Sum, old: sympy.Symbol, new: sympy.Symbol, offset: sympy.Expr) -> sympy.Sum:

@@ -13,10 +13,11 @@ from tpcheck.rules import (
     matrices,
     networks,
     numeric,
+    power_iteration,
     sums,
     tensor_programs,
 )
 
 __all__ = ["algebra", "enclosure", "evaluation", "expectation", "gaussian", "independence", "induction",
-           "inequalities", "limit", "matrices", "networks", "numeric", "sums",
+           "inequalities", "limit", "matrices", "networks", "numeric", "power_iteration", "sums",
            "tensor_programs"]
