@@ -48,7 +48,10 @@ SAMPLE, SEED = 160, 20261130
 PASSING = {"PROVED", "VERIFIED", "PARTIAL", "CORROBORATED"}
 #: Theorems that take seconds each; they are checked by test_library, and their rules are
 #: exercised by faster theorems here.
-SLOW = {"semicircle_by_tensor_programs", "semicircle_odd_by_tensor_programs"}
+SLOW = {"semicircle_by_tensor_programs_instances", "nngp_relu_depth3", "ntk_relu_depth3",
+        "nngp_erf_depth3", "ntk_erf_depth3", "ntk_identity_depth3", "ntk_identity_with_bias_depth3",
+        "mlp_declaration_is_its_program", "nngp_relu_all_depths", "ntk_relu_all_depths",
+        "ntk_erf_all_depths"}
 
 
 def report_of(text: str, label: str, name: str) -> tuple[str, list]:
