@@ -6,8 +6,10 @@ floating-point hafnian, side by side in one run.
 Floating-point reference: thewalrus' compiled ``hafnian(A, method="recursive")`` (the same
 algorithm, numba) when ``/tmp/hafvenv/bin/python`` has thewalrus (``python -m venv /tmp/hafvenv;
 /tmp/hafvenv/bin/pip install thewalrus``), else this package's numpy float version of the
-recursion (``hafnian_float``). The baseline runs in a child with a CPU-time limit (default 60 s).
-Times are the best of several repetitions; on a loaded machine they are noisy.
+recursion (``hafnian_float``), measured in the same run, so the ratio exact/float is side by side
+for integer and for rational covariances. The baseline runs in a child with a CPU-time limit
+(default 60 s). Times are the best of several repetitions; on a loaded machine they are noisy, so
+the load average is printed before and after.
 
     python benchmarks/wick.py [--timeout SECONDS] [--max-size 24]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -46,7 +49,7 @@ print(json.dumps(out))
 """
 
 
-def best_ms(fn, repeat: int = 3) -> tuple[float, object]:
+def best_ms(fn, repeat: int = 5) -> tuple[float, object]:
     best, value = float("inf"), None
     for _ in range(repeat):
         t = time.perf_counter()
@@ -61,7 +64,7 @@ def timed(fn, *args):
     return (time.perf_counter() - t) * 1000, value
 
 
-def walrus_times(matrices: list[list[list[int]]]) -> list[tuple[float, float]] | None:
+def walrus_times(matrices: list[list[list[float]]]) -> list[tuple[float, float]] | None:
     if not WALRUS_PYTHON.exists():
         return None
     try:
@@ -70,6 +73,11 @@ def walrus_times(matrices: list[list[list[int]]]) -> list[tuple[float, float]] |
     except (subprocess.SubprocessError, OSError):
         return None
     return [tuple(x) for x in json.loads(done.stdout)]
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages (the machine may be shared)."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
 
 
 def random_symmetric(size: int, seed: int, bound: int = 3) -> list[list[int]]:
@@ -83,9 +91,13 @@ def main() -> None:
     parser.add_argument("--max-size", type=int, default=24)
     args = parser.parse_args()
 
+    print(f"load average {load()}")
     sizes = list(range(8, args.max_size + 1, 4))
     mats = [random_symmetric(s, s) for s in sizes]
-    walrus = walrus_times(mats)
+    rational_sizes = [s for s in sizes if s >= 16]
+    rationals = [[[sympy.Rational(x, 7) for x in row] for row in random_symmetric(s, s + 1)]
+                 for s in rational_sizes]
+    walrus = walrus_times(mats + [[[float(x) for x in row] for row in a] for a in rationals])
     ref_name = "thewalrus recursive (float)" if walrus else "numpy float recursion"
     print(f"hafnians of random symmetric integer matrices, entries in [-6, 6]; float reference: {ref_name}")
     header = (f"{'2k':>3} {'exact ms':>9} {'float ms':>9} {'exact/float':>11} {'isserlis ms':>12} "
@@ -108,6 +120,21 @@ def main() -> None:
             agree = "-"
         close = abs(fvalue - value) <= 1e-6 * max(1, abs(value))
         print(f"{size:>3} {ms:>9.2f} {fms:>9.2f} {ms / fms:>10.1f}x {base}  {agree} (float {close})")
+
+    print()
+    print(f"rational covariances, entries m/7 with m in [-6, 6] (tpcheck.engines.hafnian.hafnian, exact); "
+          f"float reference: {ref_name}")
+    header = f"{'2k':>3} {'exact ms':>9} {'float ms':>9} {'exact/float':>11}  float agrees"
+    print(header)
+    print("-" * len(header))
+    for i, (size, a) in enumerate(zip(rational_sizes, rationals, strict=True)):
+        ms, value = best_ms(lambda a=a: hafnian(a))
+        if walrus:
+            fms, fvalue = walrus[len(mats) + i]
+        else:
+            fms, fvalue = best_ms(lambda a=a: hafnian_float([[float(x) for x in row] for row in a]))
+        close = abs(fvalue - float(value)) <= 1e-6 * max(1, abs(float(value)))
+        print(f"{size:>3} {ms:>9.2f} {fms:>9.2f} {ms / fms:>10.1f}x  {close}")
 
     print()
     print("other moments (exact engines)")
@@ -138,6 +165,8 @@ def main() -> None:
             print(f"{name:<36} {ms:>9.2f} {base_ms:>12.1f} {base_ms / ms:>8.1f}x  {agree}")
         else:
             print(f"{name:<36} {ms:>9.2f} {'> ' + format(args.timeout, 'g') + ' s':>12} {'-':>9}  -")
+    print()
+    print(f"load average {load()}")
 
 
 if __name__ == "__main__":

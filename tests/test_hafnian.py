@@ -16,6 +16,7 @@ from tpcheck.engines.hafnian import (
     HafnianError,
     gaussian_moment,
     hafnian,
+    hafnian_bound,
     hafnian_by_matchings,
     hafnian_float,
     hafnian_int,
@@ -131,6 +132,84 @@ def test_depth_first_split_agrees(monkeypatch):
     expected = hafnian_int(a)
     monkeypatch.setattr(engine, "_LEVEL_ELEMENTS", 64)
     assert hafnian_int(a) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(integer_matrices(max_size=10, bound=10**6))
+def test_bound_holds_for_the_absolute_matrix(a):
+    off = [[abs(x) if i != j else 0 for j, x in enumerate(row)] for i, row in enumerate(a)]
+    assert abs(hafnian_int(a)) <= hafnian_int(off) <= hafnian_bound(a)
+
+
+def test_bound_on_extremal_matrices():
+    for size in (2, 4, 8, 12):
+        ones = [[1] * size for _ in range(size)]
+        assert hafnian_int(ones) == math.prod(range(1, size, 2)) <= hafnian_bound(ones)
+    assert hafnian_bound([[5, 0], [0, 7]]) == 1  # the diagonal is not used; haf = 0
+
+
+@settings(max_examples=15, deadline=None)
+@given(integer_matrices(max_size=16, bound=6).filter(lambda a: len(a) >= 10))
+def test_larger_integer_hafnians_against_isserlis(a):
+    assert hafnian_int(a) == isserlis_by_parts([1] * len(a), a)
+
+
+@settings(max_examples=10, deadline=None)
+@given(integer_matrices(max_size=12, bound=2**62).filter(lambda a: len(a) >= 8))
+def test_large_and_negative_entries_against_isserlis(a):
+    assert hafnian_int(a) == isserlis_by_parts([1] * len(a), a)
+
+
+@settings(max_examples=8, deadline=None)
+@given(rational_matrices(max_size=12).filter(lambda a: len(a) >= 10))
+def test_larger_rational_hafnians_against_isserlis(a):
+    assert hafnian(a) == isserlis_by_parts([1] * len(a), a)
+
+
+def test_every_residue_at_its_largest():
+    # A = -J: every residue is p - 1, the largest values the lazy accumulation can meet
+    for size in (4, 6, 10, 16, 20):
+        a = [[-1] * size for _ in range(size)]
+        assert hafnian_int(a) == (-1) ** (size // 2) * math.prod(range(1, size, 2))
+
+
+def test_modulus_limit_keeps_float64_exact():
+    import tpcheck.engines.hafnian as engine
+
+    for k in range(2, 64):
+        p = engine._modulus_limit(k)
+        assert p + 2 * (k - 1) ** 2 * p**2 + p < 2**52  # the entries of B, plus a modulus
+        assert 2 * k * p**2 < 2**52  # g (1 + t a) and the leaves
+
+
+def test_coefficient_blocks_agree(monkeypatch):
+    import tpcheck.engines.hafnian as engine
+
+    rng = np.random.default_rng(7)
+    a = rng.integers(-5, 6, (14, 14))
+    a = (a + a.T).tolist()
+    expected = isserlis_by_parts([1] * 14, a)
+    for blocks in (1, 2, 3, 7, 20):
+        monkeypatch.setattr(engine, "_COEFFICIENT_BLOCKS", blocks)
+        engine._coefficient_blocks.cache_clear()
+        assert hafnian_int(a) == expected
+        assert abs(hafnian_float(a) - expected) <= 1e-9 * max(1, abs(expected))
+    engine._coefficient_blocks.cache_clear()
+
+
+def test_zero_small_and_odd():
+    assert hafnian_int([[0] * 8 for _ in range(8)]) == 0
+    assert hafnian_int([[1, 2, 3], [2, 1, 4], [3, 4, 1]]) == 0
+    assert hafnian_int([[9, -4], [-4, 9]]) == -4
+    assert hafnian_int([]) == 1
+    a = [[0, 1, 2, 3], [1, 0, 4, 5], [2, 4, 0, 6], [3, 5, 6, 0]]
+    a[3] = [0, 0, 0, 0]
+    for row in a:
+        row[3] = 0
+    assert hafnian_int(a) == 0  # a vertex without edges
+    assert hafnian_float([[0] * 6 for _ in range(6)]) == 0.0
+    assert hafnian_float([[1, 3], [3, 1]]) == 3.0
+    assert hafnian_float([[0, 1, 2, 3], [1, 0, 4, 5], [2, 4, 0, 6], [3, 5, 6, 0]]) == 1 * 6 + 2 * 5 + 3 * 4
 
 
 def test_odd_and_empty():

@@ -19,13 +19,15 @@ a sum of (2k - 1)!! terms. Two exact algorithms replace the walk over subsets:
 
   and haf(A) = F(A, 1) for a 2k x 2k matrix A. It uses ring operations only (no division), so
   it runs over Z, over Z/p and over polynomial rings alike, with 2^k leaves and
-  O(k^2 s^2) work per node. Integers: computed modulo primes p < 2^24 (float64-exact) with every node of one
-  level of the recursion in one numpy array, and put together by the Chinese remainder theorem,
-  with enough primes for the bound |haf(A)| <= haf(|A|) <= sqrt(per(|A|)) <=
-  sqrt(prod_i sum_{j != i} |A_ij|) (the square of the hafnian of a nonnegative symmetric
-  matrix is at most its permanent: a pair of matchings is a cycle cover oriented from its
-  smallest vertex). Rationals: haf(A) = haf(D A) / D^k for a common denominator D. Other
-  entries: the same recursion over the polynomial ring sympy builds for them.
+  O(k^2 s^2) work per node. Integers: computed modulo primes p of about 22 bits (float64-exact,
+  :func:`_modulus_limit`) with every node of one level of the recursion in one numpy array and
+  the truncated polynomial products as batched matrix products with Toeplitz matrices, and put
+  together by the Chinese remainder theorem, with enough primes for the bound of
+  :func:`hafnian_bound`: |haf(A)| <= haf(|A|) <= sqrt(per(|A|)), and per(|A|) at most the
+  product of the row sums and at most n!/n^(n/2) times the product of the rows' Euclidean
+  norms (Carlen, Lieb & Loss 2006). Rationals: haf(A) = haf(D A) / D^k for a common
+  denominator D. Other entries: the same recursion over the polynomial ring sympy builds for
+  them.
 - :func:`kan_moment` -- Kan's formula for repeated variables (R. Kan, "From moments of sum to
   moments of product", J. Multivariate Anal. 99, 2008, Proposition 1): with s = sum_i a_i,
   h = a/2 - v,
@@ -54,7 +56,8 @@ import numpy as np
 import sympy
 from sympy.polys.constructor import construct_domain
 
-_LEVEL_ELEMENTS = 1 << 21  # largest batch of one recursion level held in memory at once
+_LEVEL_ELEMENTS = 1 << 18  # largest batch of one recursion level held at once (cache sized)
+_COEFFICIENT_BLOCKS = 2  # blocks of coefficients in the Toeplitz products
 
 
 class HafnianError(ValueError):
@@ -83,17 +86,17 @@ def hafnian_by_matchings(matrix: Any) -> sympy.Expr:
 # ---- Björklund's recursion, one level at a time ---------------------------------------------
 
 
-def _prime_bits(k: int) -> int:
-    """Bits of the moduli for 2k x 2k matrices: 2k + 1 sums of products of two residues stay
-    below 2^52, so float64 arithmetic (and BLAS) is exact."""
-    return (52 - (2 * k + 1).bit_length()) // 2
+def _modulus_limit(k: int) -> int:
+    """L = isqrt(2^51 / max(2 (k - 1)^2, 2 k)): for moduli p <= L every value the recursion forms
+    stays below 2^52 (see :func:`_bjorklund_levels`), so float64 arithmetic on them is exact."""
+    return math.isqrt((1 << 51) // max(2 * (k - 1) ** 2, 2 * k))
 
 
 @cache
-def _primes(count: int, bits: int) -> tuple[int, ...]:
-    """The ``count`` largest primes below 2^bits."""
+def _primes_below(limit: int, count: int) -> tuple[int, ...]:
+    """The ``count`` largest primes below ``limit``."""
     out: list[int] = []
-    p = 1 << bits
+    p = limit
     while len(out) < count:
         p = sympy.prevprime(p)
         out.append(p)
@@ -101,90 +104,142 @@ def _primes(count: int, bits: int) -> tuple[int, ...]:
 
 
 @cache
-def _toeplitz_index(k: int) -> np.ndarray:
-    """index[d, e] = e - 1 - d where that is >= 0, else k (a zero pad)."""
-    idx = np.arange(k)[None, :] - 1 - np.arange(k)[:, None]
-    return np.where(idx >= 0, idx, k)
+def _coefficient_blocks(k: int) -> tuple[tuple[int, int, int], ...]:
+    """(lo, hi, r): the coefficients t^e, lo <= e < hi, of t u v get contributions only from
+    u_d v_f with d + f = e - 1, that is from the last k - r rows (r = k - hi + 1) of the reversed
+    Toeplitz matrix; splitting e into blocks skips most of its zero triangle."""
+    cuts = sorted({round(k * i / _COEFFICIENT_BLOCKS) for i in range(_COEFFICIENT_BLOCKS + 1)})
+    return tuple((lo, hi, k - hi + 1) for lo, hi in zip(cuts, cuts[1:], strict=False) if hi > lo)
 
 
-def _shifted_products(u: np.ndarray, v: np.ndarray, k: int) -> np.ndarray:
-    """q[n, i, j, e] = sum_{d + f = e - 1} u[n, i, d] v[n, j, f] (e < k): t u_i v_j truncated at
-    t^k, as one batched matrix product with a Toeplitz matrix of v (a loop over d for tiny m)."""
-    n, m, _ = u.shape
-    if m >= 4:
-        padded = np.concatenate([v, np.zeros((n, m, 1))], axis=2)
-        toeplitz = padded[:, :, _toeplitz_index(k)].transpose(0, 2, 1, 3).reshape(n, k, m * k)
-        return (u @ toeplitz).reshape(n, m, m, k)
-    q = np.zeros((n, m, m, k))
-    for d in range(k - 1):
-        q[:, :, :, d + 1:] += u[:, :, None, d:d + 1] * v[:, None, :, :k - 1 - d]
-    return q
+def _reduce(x: np.ndarray, p: np.ndarray) -> None:
+    """x <- x mod p in place, for integer-valued float64 x >= 0 and integer p with x + p < 2^53.
+
+    With x = q p + r, 0 < r < p, rounding x / p = q + r/p up to q + 1 takes an error
+    (p - r)/p >= 1/p, more than half an ulp of q + 1 (at most 2^-53 (x + p) / p < 1/p); so the
+    floor of the correctly rounded quotient is q, and q p <= x and x - q p are exact."""
+    q = x / p
+    np.floor(q, out=q)
+    q *= p
+    x -= q
 
 
-def _bjorklund_levels(b: np.ndarray, g: np.ndarray, w: np.ndarray, mod: np.ndarray | None,
-                      k: int) -> np.ndarray:
-    """sum over the leaves below each node of a batch of w [t^k] g, in Björklund's recursion.
+def _shifted_products(x: np.ndarray, y: np.ndarray, k: int, out: np.ndarray) -> None:
+    """out[n, i, e, j] = sum_{c = 0, 1} sum_{d + f = e - 1} x[n, c, d, i] y[n, c, f, j] for e < k:
+    the coefficients of t (x_0i y_0j + x_1i y_1j) truncated at t^k, as batched matrix products
+    of the reversed x with a Toeplitz matrix of y (rows (c, d'), columns (e, j)), read from a
+    zero-padded copy of y as a strided view; a block of coefficients e < hi uses only the rows
+    d' >= k - hi + 1, the others being zero."""
+    n, _, _, mi = x.shape
+    mj = y.shape[3]
+    pad = np.zeros((n, 2, 2 * k, mj))
+    pad[:, :, k:, :] = y  # pad[n, c, d' + e, j] = y[n, c, e - 1 - d, j] with d' = k - 1 - d
+    left = np.ascontiguousarray(x[:, :, ::-1, :].transpose(0, 3, 1, 2))  # (n, mi, 2, k): x reversed
+    flat = out.reshape(n, mi, k * mj)
+    item = pad.itemsize
+    for lo, hi, r in _coefficient_blocks(k):
+        if r >= k:  # e = 0: no products
+            flat[:, :, lo * mj:hi * mj] = 0
+            continue
+        toeplitz = np.ndarray((n, 2, k - r, (hi - lo) * mj), float, pad, (r + lo) * mj * item,
+                              (pad.strides[0], pad.strides[1], mj * item, item))
+        np.matmul(left[:, :, :, r:].reshape(n, mi, 2 * (k - r)),
+                  toeplitz.reshape(n, 2 * (k - r), (hi - lo) * mj), out=flat[:, :, lo * mj:hi * mj])
 
-    b: (N, s, s, k) coefficients of the remaining matrix over R[t]/(t^k); g: (N, k + 1);
-    w: (N,) signs; mod: (N,) the modulus of each node, or None for plain floating point (all
-    float64; residues below 2^bits of :func:`_prime_bits` keep every sum exact). One step:
-    F(B, g) = F(B', g (1 + t B_uv)) - F(B|_{<u}, g), B'_ij = B_ij + t (B_ui B_vj + B_vi B_uj)
-    (Björklund 2012, Algorithm 2). Returns (N,) sums, reduced modulo each node's modulus."""
+
+def _times_one_plus_ta(g: np.ndarray, a: np.ndarray, k: int) -> np.ndarray:
+    """g (1 + t a) truncated at t^(k+1), for g (N, k + 1) and a (N, k)."""
+    pad = np.zeros((g.shape[0], 2 * k))
+    pad[:, k:] = a
+    toeplitz = np.ndarray((g.shape[0], k, k + 1), float, pad, (k - 1) * pad.itemsize,
+                          (pad.strides[0], -pad.itemsize, pad.itemsize))  # [d, e] = a[e - 1 - d]
+    out = np.matmul(g[:, None, :k], toeplitz)[:, 0, :]
+    out += g
+    return out
+
+
+def _top_coefficient(g: np.ndarray, a: np.ndarray, k: int) -> np.ndarray:
+    """[t^(k-1)] g a = sum_d g[d] a[k - 1 - d], for each row."""
+    return np.einsum("nd,nd->n", g[:, :k], a[:, ::-1])
+
+
+def _bjorklund_levels(b: np.ndarray, g: np.ndarray, mod: np.ndarray | None, k: int) -> np.ndarray:
+    """sum over the leaves below each node of a batch of ±[t^k] g, in Björklund's recursion.
+
+    b: (N, s, k, s) with b[n, i, e, j] the coefficient of t^e of B_ij; g: (N, k + 1); mod: (N,)
+    the modulus of each node, or None for plain floating point. One step, with the last pair
+    (u, v) = (s - 2, s - 1) and m = s - 2 (Björklund 2012, Algorithm 2):
+
+        F(B, g) = F(B', g (1 + t B_uv)) - F(B|_{<u}, g),   B'_ij = B_ij + t (B_ui B_vj + B_vi B_uj),
+
+    every node of a level in one array (the pair left out first), depth first in halves when a
+    level would exceed ``_LEVEL_ELEMENTS``. At s = 4 the last two steps in closed form:
+    F = [t^(k-1)] (g (1 + t B_32) C_10) - [t^(k-1)] (g B_10), C_10 = B_10 + t (B_20 B_31 + B_30 B_21);
+    at s = 2, F = [t^(k-1)] g B_10.
+
+    Exactness modulo p <= :func:`_modulus_limit` (all values are integers >= 0 in float64):
+    the rows u, v and g are reduced before every product, so one step adds to B at most
+    2 (k - 1) (p - 1)^2 (two products per pair d + f = e - 1, at most k - 1 pairs); a path
+    has at most k - 1 steps, so every entry stays below p + 2 (k - 1)^2 p^2 < 2^52, as does every
+    partial sum inside a matrix product (all terms are >= 0), every coefficient of
+    g (1 + t a) < p + k p^2 and every leaf value (< 2 k p^2 at s = 4); B itself is never reduced.
+    Leaf residues are summed with their signs in int64 (below 2^(k-1) p per node). Returns (N,)
+    sums: int64 residues in [0, p) with a modulus, float64 values without."""
     n0 = b.shape[0]
-    mod0 = mod
+    exact = mod is not None
+    mods = mod if exact else np.ones(n0)
     origin = np.arange(n0)
-    while b.shape[1]:
+    w = np.ones(n0, dtype=np.int64)
+    totals = np.zeros(n0, dtype=np.int64 if exact else float)
+
+    def reduce(x: np.ndarray, p: np.ndarray) -> None:
+        if exact:
+            _reduce(x, p)
+
+    while b.shape[1] > 4:
         n, s = b.shape[0], b.shape[1]
         m = s - 2
-        if n > 1 and 2 * n * max(m, 1) ** 2 * k > _LEVEL_ELEMENTS:
+        if n > 1 and n * (2 * m * m * k + 2 * m * k * k) > _LEVEL_ELEMENTS:
             half = n // 2  # depth first above this size, breadth first below
-            totals = np.zeros(n0)
             for part in (slice(0, half), slice(half, n)):
-                sub = _bjorklund_levels(b[part], g[part], w[part], None if mod is None else mod[part], k)
-                np.add.at(totals, origin[part], sub)
-            return totals if mod0 is None else _reduce(totals, mod0)
-        u, v, a = b[:, m, :m, :], b[:, m + 1, :m, :], b[:, m + 1, m, :]
-        q = _shifted_products(u, v, k)
-        nb = np.empty((2 * n, m, m, k))
-        nb[:n] = b[:, :m, :m, :]  # the pair left out
-        included = nb[n:]
-        np.add(nb[:n], q, out=included)  # the pair kept
-        included += q.transpose(0, 2, 1, 3)
+                sub = _bjorklund_levels(b[part], g[part], mods[part] if exact else None, k)
+                np.add.at(totals, origin[part], w[part] * sub)
+            return np.mod(totals, mod.astype(np.int64)) if exact else totals
+        rows = np.array(b[:, m:, :, :m + 1])  # (n, 2, k, m + 1): the rows u, v
+        reduce(rows, mods[:, None, None, None])
+        nb = np.empty((2 * n, m, k, m))
+        nb[:n] = b[:, :m, :, :m]  # the pair left out
+        included = nb[n:]  # the pair kept
+        _shifted_products(rows[:, :, :, :m], rows[:, ::-1, :, :m], k, included)
+        included += nb[:n]
         ng = np.empty((2 * n, k + 1))
         ng[:n] = g
-        g_in = ng[n:]
-        g_in[:] = g
-        for d in range(k):  # g (1 + t a)
-            g_in[:, d + 1:] += g[:, d:d + 1] * a[:, :k - d]
-        if mod is not None:
-            _reduce_in_place(included, mod[:, None, None, None])
-            _reduce_in_place(g_in, mod[:, None])
+        ng[n:] = _times_one_plus_ta(g, rows[:, 1, :, m], k)
+        reduce(ng[n:], mods[:, None])
         b, g = nb, ng
         w = np.concatenate([-w, w])
         origin = np.concatenate([origin, origin])
-        if mod is not None:
-            mod = np.concatenate([mod, mod])
-    totals = np.zeros(n0)
-    np.add.at(totals, origin, w * g[:, k])
-    return totals if mod0 is None else _reduce(totals, mod0)
-
-
-def _reduce(x: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """x mod p for integer-valued float64 arrays with |x| < 2^52."""
-    r = np.array(x, dtype=float)
-    _reduce_in_place(r, p)
-    return r
-
-
-def _reduce_in_place(x: np.ndarray, p: np.ndarray) -> None:
-    """x <- x mod p for integer-valued float64 x with |x| < 2^52 and p < 2^26: q = floor(x / p)
-    of the correctly rounded quotient is the true floor or one more (when x / p is just below
-    an integer), so x - q p is exact and in [-p, p); one correction (np.fmod is exact too, but
-    several times slower)."""
-    quotient = np.floor(x / p)
-    quotient *= p
-    x -= quotient
-    x += np.where(x < 0, p, 0.0)
+        mods = np.concatenate([mods, mods])
+    n, s = b.shape[0], b.shape[1]
+    rows = np.array(b[:, 1:, :, :s - 1])  # rows 1 .. s - 1, columns < s - 1
+    reduce(rows, mods[:, None, None, None])
+    if s == 2:
+        leaf = _top_coefficient(g, rows[:, 0, :, 0], k)
+    else:
+        c10 = np.empty((n, 1, k, 1))
+        _shifted_products(rows[:, 1:, :, 1:2], rows[:, :0:-1, :, 0:1], k, c10)  # (B_21, B_31) x (B_30, B_20)
+        c10 = c10[:, 0, :, 0] + rows[:, 0, :, 0]
+        reduce(c10, mods[:, None])
+        g_in = _times_one_plus_ta(g, rows[:, 2, :, 2], k)
+        reduce(g_in, mods[:, None])
+        leaf = _top_coefficient(g_in, c10, k) - _top_coefficient(g, rows[:, 0, :, 0], k)
+        if exact:
+            leaf += k * mods * mods  # >= 0 for the reduction
+    if exact:
+        _reduce(leaf, mods)
+        leaf = leaf.astype(np.int64)
+    np.add.at(totals, origin, w * leaf)
+    return np.mod(totals, mod.astype(np.int64)) if exact else totals
 
 
 def _crt_symmetric(residues: Sequence[int], primes: Sequence[int]) -> int:
@@ -196,11 +251,34 @@ def _crt_symmetric(residues: Sequence[int], primes: Sequence[int]) -> int:
     return x - modulus if 2 * x > modulus else x
 
 
+def hafnian_bound(matrix: Sequence[Sequence[int]]) -> int:
+    """An integer H >= |haf(A)| for a symmetric integer matrix A (the diagonal is not used).
+
+    With A' = |A| off the diagonal (0 on it), haf(A')^2 <= per(A') (a pair of perfect matchings,
+    their union oriented from each cycle's smallest vertex, is a cycle cover: an injection of
+    equal weight), |haf(A)| <= haf(A'), and two bounds on the permanent of an n x n matrix:
+
+        per(A') <= prod_i r_i,                                r_i = sum_j A'_ij   (expand rows),
+        per(A') <= n! / n^(n/2) prod_i ||a'_i||_2                               (Carlen, Lieb &
+                   Loss, "An inequality of Hadamard type for permanents", Methods Appl. Anal. 13,
+                   2006),
+
+    so H = min(floor(sqrt(prod r_i)), floor(((n!)^2 prod_i ||a'_i||^2 / n^n)^(1/4))) + 1, in
+    exact integer arithmetic."""
+    n = len(matrix)
+    off = [[abs(int(x)) if i != j else 0 for j, x in enumerate(row)] for i, row in enumerate(matrix)]
+    row_sums = math.isqrt(math.prod(sum(row) for row in off))
+    squares = math.factorial(n) ** 2 * math.prod(sum(x * x for x in row) for row in off)
+    hadamard = math.isqrt(math.isqrt(-(-squares // n**n)))
+    return min(row_sums, hadamard) + 1
+
+
 def hafnian_int(matrix: Sequence[Sequence[int]]) -> int:
-    """haf(A) of a symmetric integer matrix, exactly: Björklund's recursion modulo enough primes
-    p < 2^bits (float64-exact residue arithmetic) for the bound
-    |haf(A)| <= sqrt(prod_i sum_{j != i} |A_ij|), then the Chinese remainder theorem (Björklund
-    2012; Björklund, Gupt & Quesada 2019). The diagonal is not used."""
+    """haf(A) of a symmetric integer matrix, exactly: Björklund's recursion modulo the fewest
+    primes p <= :func:`_modulus_limit` whose product M exceeds 2 H, H = :func:`hafnian_bound`
+    (float64-exact residue arithmetic, :func:`_bjorklund_levels`), then the Chinese remainder
+    theorem: haf(A) is the unique residue mod M in (-M/2, M/2) since |haf(A)| <= H < M/2
+    (Björklund 2012; Björklund, Gupt & Quesada 2019). The diagonal is not used."""
     a = [[int(x) for x in row] for row in matrix]
     size = _check_square(a)
     if size % 2:
@@ -208,20 +286,21 @@ def hafnian_int(matrix: Sequence[Sequence[int]]) -> int:
     if size == 0:
         return 1
     k = size // 2
-    bound_sq = math.prod(sum(abs(x) for j, x in enumerate(row) if j != i) for i, row in enumerate(a))
-    if bound_sq == 0:
-        return 0
-    bits = (math.isqrt(bound_sq) + 1).bit_length() + 2
-    pbits = _prime_bits(k)
-    primes = _primes(-(-bits // (pbits - 1)), pbits)
-    mod = np.array(primes, dtype=float)
-    b = np.zeros((len(primes), size, size, k))
+    if size == 2:
+        return a[1][0]
+    bound = hafnian_bound(a)
+    limit = _modulus_limit(k)
+    count = 1
+    while math.prod(_primes_below(limit, count)) <= 2 * bound:
+        count += 1
+    primes = _primes_below(limit, count)
+    b = np.zeros((count, size, k, size))
     for i, p in enumerate(primes):
-        b[i, :, :, 0] = [[x % p for x in row] for row in a]
-    g = np.zeros((len(primes), k + 1))
+        b[i, :, 0, :] = [[x % p for x in row] for row in a]
+    g = np.zeros((count, k + 1))
     g[:, 0] = 1
-    residues = _bjorklund_levels(b, g, np.ones(len(primes)), mod, k)
-    return _crt_symmetric([int(r) % p for r, p in zip(residues, primes, strict=True)], primes)
+    residues = _bjorklund_levels(b, g, np.array(primes, dtype=float), k)
+    return _crt_symmetric([int(r) for r in residues], primes)
 
 
 def hafnian_float(matrix: Any) -> float:
@@ -234,11 +313,11 @@ def hafnian_float(matrix: Any) -> float:
     if size == 0:
         return 1.0
     k = size // 2
-    b = np.zeros((1, size, size, k))
-    b[0, :, :, 0] = a
+    b = np.zeros((1, size, k, size))
+    b[0, :, 0, :] = a
     g = np.zeros((1, k + 1))
     g[0, 0] = 1.0
-    return float(_bjorklund_levels(b, g, np.ones(1), None, k)[0])
+    return float(_bjorklund_levels(b, g, None, k)[0])
 
 
 def _hafnian_ring(a: list[list[Any]], zero: Any, one: Any) -> Any:
