@@ -51,6 +51,10 @@ CATALOGUE = {
     "gradient-independence": "Yang's gradient independence (Tensor Programs II-III): with the readout an "
                              "independent centred vector used only at the output, a backward vector may be "
                              "taken independent of the weights it meets (tpcheck.rules.networks)",
+    "abc-conditions": "TP4's stability, nontriviality and feature-learning conditions on abc exponents "
+                      "(Thm 3.3, the Dynamical Dichotomy; per-layer learning rates and Adam after Everett "
+                      "et al. 2024) in exact rational arithmetic; muP's uniqueness by sympy linsolve over Q "
+                      "(tpcheck.engines.abc_parametrizations)",
     "mpmath-quadrature": "mpmath at high precision (floating point: CORROBORATED only)",
 }
 

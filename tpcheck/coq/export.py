@@ -145,7 +145,7 @@ def _ident(text: str) -> str:
 def step_kind(goal: Goal, ctx: Context) -> str:
     """The kind of a step, from the mathematics in it."""
     sides = (goal.lhs, goal.rhs)
-    if goal.rel == "->":
+    if goal.rel in ("->", "~>"):
         return "limit"
     if goal.rel == "~=" or goal.tolerance is not None:
         return "approximation"

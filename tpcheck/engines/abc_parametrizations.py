@@ -25,6 +25,10 @@ against scaling experiments):
 - nontrivial (f moves by Theta(1)): a_{L+1} + b_{L+1} + r = 1 or the readout bound holds with =;
 - feature learning: r = 0; kernel regime: r > 0 (for stable, nontrivial parametrizations).
 
+The proof language asks questions of declared parametrizations through the opaque
+:class:`ParametrizationHead` (``stable(p)``, ``r(p)``, ``update_exponent(p, l)``, ...); the
+``abc_classification`` rule answers them with :func:`evaluate_head`.
+
 References: [TP4] Yang & Hu 2021, Tensor Programs IV (arXiv:2011.14522), §3 and §5;
 [TP5] Yang et al. 2022, Tensor Programs V (arXiv:2203.03466), Tables 3, 8, 9;
 [EV24] Everett et al. 2024, Scaling exponents across parameterizations and optimizers.
@@ -40,6 +44,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy
+from sympy.core.symbol import Str
 
 from tpcheck.errors import TpcheckError
 
@@ -903,27 +908,48 @@ def decide_mup_learning_rate(hidden_layers: int, optimizer: str, layer: int,
              f"rate n^{exponent(claimed_learning_rate)}")
     if claimed_c == derived_c:
         return ClaimDecision(claim, True, (f"derived c_{layer} = {derived_c}",))
-    changed = list(derived.c)
-    changed[layer - 1] = claimed_c
-    altered = AbcParametrization(derived.a, derived.b, tuple(changed), optimizer, "muP with the claimed LR")
-    cls = classify(altered)
-    broken = [ch for ch in cls.checks if not ch.holds and ch.family.startswith("stability")]
-    own = cls.own_update_exponents[layer - 1] if layer <= hidden_layers else None
+    altered = altered_exponent(derived, "c", layer, claimed_c, "muP with the claimed LR")
+    broken, counter = consequences_of_change(derived, altered, layer)
     reasons = [f"derived from muP's conditions: c_{layer} = {derived_c} (learning rate "
                f"{fan_expression(-derived_c, kind)}), claimed c_{layer} = {claimed_c} "
                f"({fan_expression(-claimed_c, kind)})"]
+    reasons += [ch.reason() for ch in broken]
+    return ClaimDecision(claim, False, tuple(reasons), counter)
+
+
+def altered_exponent(p: AbcParametrization, which: str, layer: int, value: ExponentLike,
+                     name: str = "") -> AbcParametrization:
+    """p with one exponent changed: ``which`` is "a", "b" or "c", of layer ``layer``."""
+    if which not in ("a", "b", "c"):
+        raise ParametrizationError(f"no exponent {which!r}: a, b or c")
+    if not 1 <= layer <= p.output_layer:
+        raise ParametrizationError(f"layer {layer} outside 1..{p.output_layer}")
+    values = {"a": list(p.a), "b": list(p.b), "c": list(p.c)}
+    values[which][layer - 1] = exponent(value)
+    return AbcParametrization(tuple(values["a"]), tuple(values["b"]), tuple(values["c"]), p.optimizer,
+                              name or p.name)
+
+
+def consequences_of_change(p: AbcParametrization, altered: AbcParametrization, layer: int
+                           ) -> tuple[list[ConditionCheck], tuple[Counterexample, ...]]:
+    """What changing layer ``layer``'s exponents of p into ``altered`` breaks: the stability
+    conditions ``altered`` violates, and (each a counterexample with layer and exponent) a
+    maximal own update e_l = 0 or a maximal readout update u = 1 of p that ``altered`` loses."""
+    cls = classify(altered)
+    broken = [ch for ch in cls.checks if not ch.holds and ch.family.startswith("stability")]
     counter = list(_counterexamples(broken, cls))
-    if own is not None and own != 0:
-        counter.append(Counterexample(layer, f"e_{layer} (own update of layer {layer})", own,
-                                      f"Delta h^{layer} = Theta(n^{-own}) instead of Theta(1): "
-                                      f"layer {layer} is not updated maximally"))
-    if layer == hidden_layers + 1:
+    if layer <= p.hidden_layers:
+        own = cls.own_update_exponents[layer - 1]
+        if own != 0 and own_update_exponent(p, layer) == 0:
+            counter.append(Counterexample(layer, f"e_{layer} (own update of layer {layer})", own,
+                                          f"Delta h^{layer} = Theta(n^{-own}) instead of Theta(1): "
+                                          f"layer {layer} is not updated maximally"))
+    else:
         u = readout_update_exponent(altered)
-        if u != 1:
+        if u != 1 and readout_update_exponent(p) == 1:
             counter.append(Counterexample(layer, "readout update exponent", u,
                                           f"Delta W^{layer} x^L = Theta(n^{1 - u}) instead of Theta(1)"))
-    reasons += [ch.reason() for ch in broken]
-    return ClaimDecision(claim, False, tuple(reasons), tuple(dict.fromkeys(counter)))
+    return broken, tuple(dict.fromkeys(counter))
 
 
 # --- predicted sizes after one step ---------------------------------------------------------
@@ -972,3 +998,317 @@ def one_step_exponents(p: AbcParametrization) -> OneStepExponents:
     r1 = min(own)
     delta_f = max(1 - readout_update_exponent(p), 1 - p.ab(p.output_layer) - r1)
     return OneStepExponents(tuple(h_init), f_init, delta_h, delta_f)
+
+
+# --- questions of the proof language: opaque heads and their exact values ------------------
+
+#: 1/0 questions about one parametrization.
+PREDICATES = ("stable", "nontrivial", "feature_learning", "kernel_regime", "maximal_update")
+#: exponent questions about one layer: head -> (what it is, whether the output layer L+1 has one).
+LAYER_EXPONENTS = {
+    "own_update_exponent": ("e_l: Delta W^l x^{l-1} = Theta(n^{-e_l})", False),
+    "update_exponent": ("s: Delta h^l after one step = Theta(n^s) (l = L+1: Delta f)", True),
+    "init_exponent": ("s: h^l at init = Theta(n^s) (l = L+1: f_0)", True),
+    "lr_exponent": ("-c_l: the learning rate of w^l is eta n^{-c_l}", True),
+    "init_variance_exponent": ("-2 b_l: w^l_ij ~ N(0, n^{-2 b_l})", True),
+    "multiplier_exponent": ("-a_l: W^l = n^{-a_l} w^l", True),
+}
+#: exponents changed by a claim about them, and which of a, b, c they change: lr -c, variance -2b,
+#: multiplier -a (a claim n^v is the exponent v of that column).
+_CLAIMED_COLUMNS = {"lr_exponent": ("c", Fraction(-1)), "init_variance_exponent": ("b", Fraction(-1, 2)),
+                    "multiplier_exponent": ("a", Fraction(-1))}
+#: every head: its arity (parametrizations, then layers).
+HEADS: dict[str, tuple[int, int]] = {
+    **{name: (1, 0) for name in PREDICATES},
+    "equivalent": (2, 0),
+    "unique_maximal_update": (1, 0),
+    "r": (1, 0),
+    **{name: (1, 1) for name in LAYER_EXPONENTS},
+}
+#: the deepest network a head may speak of (muP's derivation solves 3(L+1) unknowns).
+MAX_HIDDEN_LAYERS = 32
+
+
+class ParametrizationHead(sympy.Function):
+    """An opaque question about declared abc-parametrizations, ``stable(p)``, ``equivalent(p, q)``,
+    ``update_exponent(p, 2)``...: args (kind, parametrizations, layers), each parametrization the
+    tuple of :func:`parametrization_atom`. Nothing in sympy evaluates it; the
+    ``abc_classification`` rule gives it its exact value with :func:`evaluate_head`."""
+
+    nargs = 3
+
+    def _sympystr(self, printer) -> str:  # noqa: ANN001
+        kind, points, layers = self.args
+        names = [str(point.args[0]) for point in points.args]
+        return f"{kind}({', '.join([*names, *(printer.doprint(x) for x in layers.args)])})"
+
+
+def parametrization_atom(p: AbcParametrization) -> sympy.Tuple:
+    """p as a sympy object without free symbols: (name, optimizer, a, b, c), exponents exact."""
+    def row(values: tuple[Fraction, ...]) -> sympy.Tuple:
+        return sympy.Tuple(*(_rational(v) for v in values))
+
+    return sympy.Tuple(Str(p.name or "p"), Str(p.optimizer), row(p.a), row(p.b), row(p.c))
+
+
+def parametrization_from_atom(atom: sympy.Basic) -> AbcParametrization:
+    """The inverse of :func:`parametrization_atom`; a malformed atom is a ParametrizationError."""
+    if not isinstance(atom, sympy.Tuple) or len(atom.args) != 5 or \
+            not all(isinstance(x, Str) for x in atom.args[:2]) or \
+            not all(isinstance(x, sympy.Tuple) for x in atom.args[2:]):
+        raise ParametrizationError(f"not a parametrization: {atom}")
+    name, optimizer, a, b, c = atom.args
+    if not all(isinstance(v, sympy.Rational) for row in (a, b, c) for v in row.args):
+        raise ParametrizationError(f"the exponents of {name} are not rational numbers")
+    return AbcParametrization(a.args, b.args, c.args, str(optimizer), str(name))
+
+
+def parametrization_head(kind: str, points: Sequence[AbcParametrization],
+                         layers: Sequence[int] = ()) -> ParametrizationHead:
+    """The head ``kind(p, ..., layer)``, checked: a known kind, its arity, layers in range."""
+    if kind not in HEADS:
+        raise ParametrizationError(f"unknown question {kind!r} (known: {', '.join(HEADS)})")
+    arity = HEADS[kind]
+    if (len(points), len(layers)) != arity:
+        raise ParametrizationError(f"{kind} takes {arity[0]} parametrization(s) and {arity[1]} layer(s)")
+    for p in points:
+        if p.hidden_layers > MAX_HIDDEN_LAYERS:
+            raise ParametrizationError(f"{p.name}: at most {MAX_HIDDEN_LAYERS} hidden layers")
+    for layer in layers:
+        last = points[0].hidden_layers + (1 if LAYER_EXPONENTS[kind][1] else 0)
+        if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer <= last:
+            raise ParametrizationError(f"{kind}: layer {layer!r} outside 1..{last}")
+    return ParametrizationHead(Str(kind), sympy.Tuple(*(parametrization_atom(p) for p in points)),
+                               sympy.Tuple(*(sympy.Integer(x) for x in layers)))
+
+
+@dataclass(frozen=True)
+class HeadValue:
+    """The exact value of a head (1/0 for a question, an exponent of n otherwise), the reasons
+    that decide it, and the conditions behind it, each with its layer and exponent (for a
+    false predicate: the violated conditions; for a true one: those that make it hold)."""
+
+    question: str
+    value: Fraction
+    reasons: tuple[str, ...]
+    evidence: tuple[Counterexample, ...] = ()
+
+
+def evaluate_head(head: ParametrizationHead) -> HeadValue:
+    """The value of ``head`` by exact rational arithmetic on the exponents [TP4 §3, §5; EV24]."""
+    kind_atom, points_atom, layers_atom = head.args
+    kind = str(kind_atom)
+    points = [parametrization_from_atom(x) for x in points_atom.args]
+    layers = [int(x) for x in layers_atom.args]
+    checked = parametrization_head(kind, points, layers)  # arity and layer ranges
+    question = str(checked)
+    if kind in PREDICATES:
+        value, reasons, evidence = _predicate(kind, points[0])
+    elif kind == "equivalent":
+        value, reasons, evidence = _equivalence(points[0], points[1])
+    elif kind == "unique_maximal_update":
+        value, reasons, evidence = _uniqueness(points[0])
+    else:
+        value, reasons, evidence = _exponent(kind, points[0], layers)
+    return HeadValue(question, value, tuple(reasons), tuple(evidence))
+
+
+def claimed_consequences(head: ParametrizationHead, claimed: ExponentLike) -> tuple[Counterexample, ...]:
+    """For ``lr_exponent(p, l) = v`` (likewise the init variance and multiplier exponents) with v
+    not p's value: what p with that layer's exponent set to the claimed value would break
+    (:func:`consequences_of_change`); empty for other heads."""
+    kind = str(head.args[0])
+    if kind not in _CLAIMED_COLUMNS:
+        return ()
+    p = parametrization_from_atom(head.args[1].args[0])
+    layer = int(head.args[2].args[0])
+    column, scale = _CLAIMED_COLUMNS[kind]
+    altered = altered_exponent(p, column, layer, scale * exponent(claimed),
+                               f"{p.name} with the claimed value")
+    return consequences_of_change(p, altered, layer)[1]
+
+
+Answer = tuple[Fraction, list[str], list[Counterexample]]
+
+
+def _from_checks(value: bool, checks: Sequence[ConditionCheck], cls: Classification) -> Answer:
+    return Fraction(int(value)), [ch.reason() for ch in checks], list(_counterexamples(checks, cls))
+
+
+def _predicate(kind: str, p: AbcParametrization) -> Answer:
+    """stable, nontrivial, feature_learning, kernel_regime (TP4 Thm 3.3, the Dynamical
+    Dichotomy) and maximal_update (muP's conditions), each with the conditions that decide it."""
+    cls = classify(p)
+    stability = [ch for ch in cls.checks if ch.family.startswith("stability")]
+    if kind == "maximal_update":
+        return _maximal_update(p, cls)
+    if not cls.stable:
+        return _from_checks(False, [ch for ch in stability if not ch.holds], cls)
+    nontriviality = [ch for ch in cls.checks if ch.family == "nontriviality"]
+    learning = [ch for ch in cls.checks if ch.family == "feature learning"]
+    if kind == "stable":
+        return _from_checks(True, stability, cls)
+    if kind == "nontrivial":
+        return _from_checks(cls.nontrivial, [ch for ch in nontriviality if ch.holds] or nontriviality, cls)
+    if kind == "feature_learning":
+        return _from_checks(cls.feature_learning, learning, cls)
+    if not cls.nontrivial:
+        return _from_checks(False, nontriviality, cls)
+    return _from_checks(cls.kernel_regime, learning, cls)
+
+
+def _maximal_update(p: AbcParametrization, cls: Classification) -> Answer:
+    """muP's conditions (``maximal_update_conditions``) on p, each failure with layer and exponent."""
+    failing = [ch for ch in cls.checks if not ch.holds and ch.family in ("stability at init",
+                                                                        "stability in training")]
+    failing += [ch for ch in cls.checks if ch.family == "nontriviality" and not ch.holds]
+    _, reasons, evidence = _from_checks(False, failing, cls)
+    for layer, e in enumerate(cls.own_update_exponents, start=1):
+        if e != 0:
+            condition = (f"maximal feature update: layer {layer}: e_{layer} = {e} != 0 (Delta h^{layer} "
+                         f"from Delta W^{layer} is Theta(n^{-e}))")
+            reasons.append(condition)
+            evidence.append(Counterexample(layer, f"e_{layer} (own update of layer {layer})", e, condition))
+    if reasons:
+        return Fraction(0), reasons, evidence
+    held = [ch for ch in cls.checks if ch.family == "nontriviality"]
+    _, reasons, evidence = _from_checks(True, held, cls)
+    reasons.insert(0, "stable; e_l = 0 for every l <= L: " + ", ".join(
+        f"e_{layer} = 0" for layer in range(1, p.hidden_layers + 1)))
+    return Fraction(1), reasons, evidence
+
+
+def _equivalence(p: AbcParametrization, q: AbcParametrization) -> Answer:
+    """p ~ q: equal invariants (a_l + b_l, k a_l + c_l) layer by layer (the symmetry)."""
+    decision = equivalent(p, q)
+    if decision.holds:
+        k = "2" if learning_rate_shift(p.optimizer) == 2 else ""
+        pairs = "; ".join(f"layer {layer}: ({ab}, {kc})"
+                          for layer, (ab, kc) in enumerate(invariants(p), start=1))
+        return Fraction(1), [f"equal invariants (a_l+b_l, {k}a_l+c_l): {pairs}"], []
+    evidence = []
+    if p.optimizer == q.optimizer and len(p.a) == len(q.a):
+        k = "2" if learning_rate_shift(p.optimizer) == 2 else ""
+        for layer, (ip, iq) in enumerate(zip(invariants(p), invariants(q), strict=True), start=1):
+            for index, label in ((0, f"a_{layer}+b_{layer}"), (1, f"{k}a_{layer}+c_{layer}")):
+                if ip[index] != iq[index]:
+                    evidence.append(Counterexample(layer, label, ip[index],
+                                                   f"{label} = {ip[index]} for {p.name}, {iq[index]} "
+                                                   f"for {q.name}: an invariant of the symmetry"))
+    return Fraction(0), list(decision.reasons), evidence
+
+
+def _uniqueness(p: AbcParametrization) -> Answer:
+    """p meets muP's conditions, and every parametrization of p's depth and optimizer (per-layer
+    learning rates) that meets them is equivalent to p (:func:`maximal_update_invariants`)."""
+    member, member_reasons, evidence = _maximal_update(p, classify(p))
+    if member != 1:
+        return Fraction(0), [f"{p.name} does not meet muP's conditions: ", *member_reasons], evidence
+    fixed, why = maximal_update_invariants(p.hidden_layers, p.optimizer)
+    if fixed != invariants(p):
+        raise ParametrizationError(f"{p.name} meets muP's conditions but its invariants {invariants(p)} "
+                                   f"are not the conditions' {fixed}")
+    return Fraction(1), [why, f"{p.name} meets them ({'; '.join(member_reasons)})"], []
+
+
+def maximal_update_invariants(hidden_layers: int, optimizer: str = "sgd"
+                              ) -> tuple[tuple[tuple[Fraction, Fraction], ...], str]:
+    """The symmetry invariants (a_l + b_l, k a_l + c_l) that muP's conditions force, and how.
+
+    Every Min in ``maximal_update_conditions`` (per-layer learning rates) is replaced by each of
+    its arguments in turn; a solution of the conditions satisfies the equalities of the branch
+    of its own Min choice. Each branch's equalities are solved by ``linsolve`` over Q, and the
+    invariants must be the same constants on every branch's whole solution set. The
+    inequalities are not used, so the branches cover every solution: every parametrization that
+    meets the conditions has these invariants, that is, it is equivalent to any other that does
+    [TP4 §5]. Raises ParametrizationError when the equalities do not force them.
+    """
+    conditions = maximal_update_conditions(hidden_layers, optimizer, shared_learning_rate=False)
+    a, b, c = _abc_symbols(hidden_layers, shared_learning_rate=False)
+    symbols = (*a, *b, *c)
+    k = learning_rate_shift(optimizer)
+    wanted = [(a[i] + b[i], k * a[i] + c[i]) for i in range(hidden_layers + 1)]
+    mins = sorted({m for cond in conditions for m in cond.lhs.atoms(sympy.Min)}, key=sympy.default_sort_key)
+    forced: set[tuple[tuple[Fraction, Fraction], ...]] = set()
+    branches = list(itertools.product(*(range(len(m.args)) for m in mins)))
+    for choice in branches:
+        pick = {m: m.args[i] for m, i in zip(mins, choice, strict=True)}
+        equalities = [cond.lhs.xreplace(pick) - cond.rhs for cond in conditions if cond.relation == "="]
+        solution = sympy.linsolve(equalities, list(symbols))
+        if not solution:
+            continue
+        (values,) = solution
+        point = dict(zip(symbols, values, strict=True))
+        found = [tuple(sympy.expand(x.xreplace(point)) for x in pair) for pair in wanted]
+        if any(not x.is_Rational for pair in found for x in pair):
+            raise ParametrizationError("muP's equalities do not fix every invariant on the branch "
+                                       f"{choice} of the min in g")
+        forced.add(tuple((exponent(x), exponent(y)) for x, y in found))
+    if len(forced) != 1:
+        raise ParametrizationError(f"muP's equalities give {len(forced)} sets of invariants")
+    (fixed,) = forced
+    shown = "; ".join(f"layer {layer}: ({ab}, {kc})" for layer, (ab, kc) in enumerate(fixed, start=1))
+    count = sum(1 for cond in conditions if cond.relation == "=")
+    why = (f"muP's {count} equalities for L = {hidden_layers} ({optimizer}, per-layer learning rates), "
+           f"solved by linsolve over Q on every branch of the min in g ({len(branches)}), force the "
+           f"invariants (a_l+b_l, {'2' if k == 2 else ''}a_l+c_l) = {shown} on every solution: every "
+           "parametrization meeting them is equivalent to every other")
+    return fixed, why
+
+
+def _exponent(kind: str, p: AbcParametrization, layers: Sequence[int]) -> Answer:
+    """r, e_l, the one-step and init coordinate exponents, and the columns of the per-layer table."""
+    if kind == "r":
+        cls = classify(p)
+        own = ", ".join(f"e_{layer} = {e}" for layer, e in enumerate(cls.own_update_exponents, start=1))
+        evidence = [Counterexample(layer, f"e_{layer} (own update of layer {layer})", cls.r,
+                                   f"attains the min in r = min_l e_l ({own})") for layer in cls.r_layers()]
+        return cls.r, [f"r = min_l e_l = min({own}) = {cls.r}: Delta x^L = Theta(n^{-cls.r})"], evidence
+    (layer,) = layers
+    i = layer - 1
+    out = layer == p.output_layer
+    if kind == "own_update_exponent":
+        e = own_update_exponent(p, layer)
+        return e, [f"e_{layer} = {e} ({p.optimizer}, g = {backward_exponent(p)})"], []
+    if kind in ("update_exponent", "init_exponent"):
+        step = one_step_exponents(p)
+        what = ("f" if out else f"h^{layer}")
+        if kind == "init_exponent":
+            value = step.f_init if out else step.h_init[i]
+            return value, [f"{what} at init = Theta(n^{value})"], []
+        value = step.delta_f if out else step.delta_h[i]
+        firsts = [own_update_exponent(p, x, first_step=True) for x in range(1, p.hidden_layers + 1)]
+        if out:
+            why = (f"Delta f = Theta(n^{value}) = n^max(1 - u, 1 - (a_{layer}+b_{layer}) - r_1), u = "
+                   f"{readout_update_exponent(p)}, r_1 = {min(firsts)}")
+        else:
+            why = (f"Delta h^{layer} = Theta(n^{value}) = n^-min(e_1..e_{layer}) at the first step, e = "
+                   f"({', '.join(str(e) for e in firsts[:layer])})")
+        return value, [why], []
+    column = {"lr_exponent": -p.c[i], "init_variance_exponent": -2 * p.b[i],
+              "multiplier_exponent": -p.a[i]}[kind]
+    kind_of_layer = p.layer_kind(layer)
+    return column, [f"{LAYER_EXPONENTS[kind][0]}: n^{column} = {fan_expression(column, kind_of_layer)} "
+                    f"({kind_of_layer} layer {layer})"], []
+
+
+def named_parametrization(name: str, hidden_layers: int, optimizer: str = "sgd") -> AbcParametrization:
+    """The named points of the proof language: ``standard`` (SP, c = 0), ``ntk`` (NTP), ``mup``
+    (derived from its conditions, TP4's gauge) and ``mean_field`` (L = 1, SGD)."""
+    _check_depth(hidden_layers)
+    if hidden_layers > MAX_HIDDEN_LAYERS:
+        raise ParametrizationError(f"at most {MAX_HIDDEN_LAYERS} hidden layers")
+    if name == "standard":
+        return standard(hidden_layers, 0, optimizer)
+    if name == "ntk":
+        return ntk(hidden_layers, optimizer)
+    if name == "mup":
+        return mup(hidden_layers, optimizer)
+    if name == "mean_field":
+        if optimizer != "sgd":
+            raise ParametrizationError("the mean-field parametrization is defined here for SGD only")
+        return mean_field(hidden_layers)
+    raise ParametrizationError(f"unknown parametrization {name!r} (known: {', '.join(NAMED_POINTS)})")
+
+
+NAMED_POINTS = ("standard", "ntk", "mup", "mean_field")

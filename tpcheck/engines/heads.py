@@ -181,3 +181,17 @@ class Avg(sympy.Function):
 
     def _sympystr(self, printer) -> str:  # noqa: ANN001
         return f"avg({printer.doprint(self.args[0])})"
+
+
+class LimitLaw(sympy.Function):
+    """The law a sequence converges to in distribution (the right side of ``~>``): args
+    (name, mean, covariance), e.g. (Normal, (0, 0), ((1, c), (c, 1)))."""
+
+    nargs = 3
+
+    def _sympystr(self, printer) -> str:  # noqa: ANN001
+        name, mean, cov = self.args
+        if len(mean) == 1:
+            return f"{name}({printer.doprint(mean[0])}, {printer.doprint(cov[0][0])})"
+        rows = [[printer.doprint(c) for c in r] for r in cov]
+        return f"{name}({[printer.doprint(m) for m in mean]}, {rows})"

@@ -65,6 +65,17 @@ class NetworkHead(sympy.Function):
         return f"{kind}({name}, {list(x)}, {list(y)}; depth {printer.doprint(depth)})"
 
 
+class NetworkOutput(sympy.Function):
+    """``output(f, x)``: the network's output f(x) at width n (args: network name, x), a random
+    variable of order 1 (not an average); the ``moment_method`` rule takes it."""
+
+    nargs = 2
+
+    def _sympystr(self, printer) -> str:  # noqa: ANN001
+        name, x = self.args
+        return f"{name}({list(x)})"
+
+
 class KernelRecursion(sympy.Function):
     """``nngp_limit(f, x, y)`` or ``ntk_limit(f, x, y)`` of a network whose depth is a symbol:
     Sigma^{L+1}(x, y) or Theta^L(x, y) of the recursions (args: kind, network name, x, y, depth)."""

@@ -139,7 +139,8 @@ def compose_relations(theorem: Theorem) -> tuple[str, Any]:
     limit may carry one (``-> c within t``) and be followed by ``~=`` steps, whose tolerances
     add to it. An approximation may not come before a limit (|a_n - b_n| <= t and b_n -> L do
     not make a_n converge) nor mix with inequalities, and an approximate chain never proves an
-    exact claim.
+    exact claim. A convergence in distribution (``~>``, a law on its right) may follow only
+    equalities, and nothing may follow it.
     """
     claim, steps = theorem.claim, theorem.steps
     first = steps[0]
@@ -157,6 +158,15 @@ def compose_relations(theorem: Theorem) -> tuple[str, Any]:
         g = step.goal
         if g.lhs != previous:
             raise ProofStructureError("step does not continue from the previous expression", pos)
+        if current == "~>":
+            raise ProofStructureError("nothing may follow a convergence in distribution ('~>') "
+                                      "in one chain", pos)
+        if g.rel == "~>":
+            if current != "=" or g.tolerance is not None:
+                raise ProofStructureError("a convergence in distribution ('~>') may follow only "
+                                          "equalities", pos)
+            current, limit_var, previous = "~>", g.limit_var, g.rhs
+            continue
         if g.tolerance is not None:
             slack += g.tolerance
         if g.rel == "~=" and current not in ("=", "~=", "->"):
@@ -214,7 +224,7 @@ def compose_relations(theorem: Theorem) -> tuple[str, Any]:
             + ("" if claim.tolerance is not None else " (the claim is exact)"),
             Position(last.line, last.col),
         )
-    if claim.rel == "->" and claim.limit_var != limit_var:
+    if claim.rel in ("->", "~>") and claim.limit_var != limit_var:
         raise ProofStructureError(
             f"the claim's limit is in {expr_text(claim.limit_var)}, the derivation's in "
             f"{expr_text(limit_var)}",

@@ -122,7 +122,7 @@ class Call(Node):
 
 # ---- theorem structure -------------------------------------------------------------------
 
-RELATIONS = ("=", "<=", "<", ">=", ">", "->", "~=")
+RELATIONS = ("=", "<=", "<", ">=", ">", "->", "~=", "~>")  # "~>": converges in distribution to
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from tpcheck.engines.heads import (
     Avg,
     Expectation,
     GenusSum,
+    LimitLaw,
     MatPowVec,
     MatVec,
     MomentSum,
@@ -51,7 +52,7 @@ from tpcheck.engines.heads import (
     sech,
 )
 from tpcheck.engines.networks import MAX_DEPTH as MAX_MLP_DEPTH
-from tpcheck.engines.networks import PARAMETRIZATIONS, NetworkSpec
+from tpcheck.engines.networks import PARAMETRIZATIONS, NetworkOutput, NetworkSpec
 from tpcheck.errors import ElaborationError, Position
 from tpcheck.kernel.proof import (
     Context,
@@ -66,6 +67,13 @@ from tpcheck.kernel.proof import (
 )
 from tpcheck.kernel.rules import REGISTRY
 from tpcheck.lang import ast
+from tpcheck.lang.parametrizations import (
+    PARAMETRIZATION_HEADS,
+    PARAMETRIZATION_LAW,
+    declare_parametrization,
+    declared_parametrizations,
+    parametrization_head,
+)
 from tpcheck.lang.parser import MAX_DEPTH, MAX_EXPRESSION_SIZE, chain_group, children, fold_chain
 from tpcheck.text import expr_text as _t
 
@@ -238,6 +246,7 @@ class _Scope:
     matrix_defs: dict[str, dict[tuple[sympy.Symbol, int], sympy.Expr]] = field(default_factory=dict)
     definitions: dict[str, _Definition] = field(default_factory=dict)
     mlps: dict[str, NetworkSpec] = field(default_factory=dict)
+    parametrizations: dict[str, Any] = field(default_factory=dict)  # tpcheck.lang.parametrizations
     bound: dict[str, sympy.Symbol] = field(default_factory=dict)
     # checks of the hypotheses that may use the assumptions, run once those are read: each
     # takes the slacks (expressions the assumptions make >= 0)
@@ -284,6 +293,7 @@ class Elaborator:
         self.work = 0  # nodes elaborated for the current expression, bodies once per call
         self.level = 0  # nesting of the node being elaborated, through definitions' bodies
         self.top = Position(1, 1)  # where the current (outermost) expression starts
+        self.slacks: list[sympy.Expr] = []  # what the assumptions make >= 0, once they are read
 
     def measure(self, e: sympy.Basic) -> _Measure:
         """The size model's measure of ``e``, computed once for each distinct sub-expression
@@ -412,7 +422,7 @@ class Elaborator:
             raise ElaborationError("a list is not a number", node.pos)
         if isinstance(node, ast.Keyword):
             raise ElaborationError(f"a named argument '{node.var} = ...' is only allowed in "
-                                   "MLP(...)", node.pos)
+                                   "MLP(...) or Parametrization(...)", node.pos)
         if isinstance(node, ast.Binding | ast.Member):
             raise ElaborationError("a binding 'i = a..b' is only allowed in sum, prod or a rule",
                                    node.pos)
@@ -515,6 +525,9 @@ class Elaborator:
         if node.id in s.mlps:
             raise ElaborationError(f"'{node.id}' is a network; write nngp({node.id}, x, y) or "
                                    f"ntk({node.id}, x, y)", node.pos)
+        if node.id in declared_parametrizations(s):
+            raise ElaborationError(f"'{node.id}' is a parametrization; ask a question of it: "
+                                   f"stable({node.id}), r({node.id}), ...", node.pos)
         if node.id in s.families:
             raise ElaborationError(f"'{node.id}' is an iid family; write a member, {node.id}[i]",
                                    node.pos)
@@ -560,6 +573,8 @@ class Elaborator:
             return self.trace(node)
         if node.func in NETWORK_HEADS:
             return self.mlp_head(node)
+        if node.func in PARAMETRIZATION_HEADS:
+            return parametrization_head(self, node)
         if node.func == "avg":
             if len(node.args) != 1:
                 raise ElaborationError("avg takes one vector expression", node.pos)
@@ -603,10 +618,24 @@ class Elaborator:
                                    "symbols real)", node.pos)
         return x
 
+    def mlp_output(self, node: ast.Call) -> sympy.Expr:
+        """``output(f, x)``: the output of a declared MLP f on the input x, a random variable."""
+        if len(node.args) != 2 or not isinstance(node.args[0], ast.Name) or \
+                node.args[0].id not in self.scope.mlps:
+            raise ElaborationError("write output(f, [x1, ..., xd]) for a declared MLP f", node.pos)
+        spec = self.scope.mlps[node.args[0].id]
+        x = self.mlp_input(node.args[1])
+        if x not in spec.inputs:
+            raise ElaborationError(f"an input of output({spec.name}, ...) was not seen when "
+                                   f"{spec.name} was declared", node.pos)
+        return NetworkOutput(sympy.Symbol(spec.name), sympy.Tuple(*x))
+
     def mlp_head(self, node: ast.Call) -> sympy.Expr:
         """``nngp(f, x, y)`` and ``ntk(f, x, y)`` of a declared MLP f, and the limits the
         recursions give, ``nngp_limit(f, x, y)`` and ``ntk_limit(f, x, y)``
         (:mod:`tpcheck.engines.networks`)."""
+        if node.func == "output":
+            return self.mlp_output(node)
         if len(node.args) != 3 or not isinstance(node.args[0], ast.Name):
             raise ElaborationError(f"write {node.func}(f, [x1, ..., xd], [y1, ..., yd]) for a "
                                    "declared MLP f", node.pos)
@@ -787,7 +816,8 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
     params: list[Parameter] = []
 
     def declare(name: str, pos: Position, **assumptions: bool) -> sympy.Symbol:
-        if name in scope.symbols or name in scope.definitions or name in scope.mlps:
+        if name in scope.symbols or name in scope.definitions or name in scope.mlps or \
+                name in declared_parametrizations(scope):
             raise ElaborationError(f"'{name}' is declared twice", pos)
         if name in FUNCTIONS or name in BINDERS or name in CONSTANTS or name in ("E", "P", "Var"):
             raise ElaborationError(f"'{name}' is a built-in name and cannot be declared", pos)
@@ -813,6 +843,8 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
         if isinstance(item, ast.LetDomain):
             for name, pos in item.names:
                 declare(name, pos, **DOMAINS[item.domain])
+        elif isinstance(item, ast.LetLaw) and item.law.func == PARAMETRIZATION_LAW:
+            declare_parametrization(el, item, declare)
         elif isinstance(item, ast.LetLaw) and item.law.func == "MLP":
             _mlp_law(el, item, declare, laws, t)
         elif isinstance(item, ast.LetLaw) and item.law.func in ("Matrix", "Vector"):
@@ -858,16 +890,18 @@ def elaborate_theorem(t: ast.Theorem, source_lines: list[str]) -> Theorem:
 
     assumptions = [(el.expr(a.lhs), a.rel, el.expr(a.rhs)) for a in t.assumptions]
     slacks = _slacks(assumptions)
+    el.slacks = slacks
     for check in scope.obligations:
         check(slacks)
     assert t.claim is not None and t.chain is not None
     claim = _goal(el, t.claim.lhs, t.claim.rel, t.claim.rhs, t.claim.limit_var, t.claim.pos,
                   t.claim.tolerance)
-    start = el.expr(t.chain.start)
+    in_law = t.claim.rel == "~>"
+    start = _side(el, t.chain.start, in_law)
     steps: list[Step] = []
     previous = start
     for link in t.chain.links:
-        rhs = el.expr(link.expr)
+        rhs = _limit_law(el, link.expr) if link.rel == "~>" else _side(el, link.expr, in_law)
         goal = _goal_from(el, previous, link.rel, rhs, link.limit_var, link.pos,
                           _tolerance(el, link.tolerance))
         if link.rule.name not in REGISTRY:
@@ -992,7 +1026,7 @@ def _tensor_program_law(el: Elaborator, item: ast.LetLaw, declare: Callable,
         laws[sym] = law
 
 
-NETWORK_HEADS = ("nngp", "ntk", "nngp_limit", "ntk_limit")
+NETWORK_HEADS = ("nngp", "ntk", "nngp_limit", "ntk_limit", "output")
 
 
 def _mlp_heads(t: ast.Theorem, name: str) -> list[ast.Call]:
@@ -1346,7 +1380,44 @@ def _moment_power(node: ast.Node, name: str) -> int | None:
 
 def _goal(el: Elaborator, lhs: ast.Node, rel: str, rhs: ast.Node, var: str | None,
           pos: Position, tolerance: ast.Node | None = None) -> Goal:
-    return _goal_from(el, el.expr(lhs), rel, el.expr(rhs), var, pos, _tolerance(el, tolerance))
+    right = _limit_law(el, rhs) if rel == "~>" else el.expr(rhs)
+    return _goal_from(el, _side(el, lhs, rel == "~>"), rel, right, var, pos, _tolerance(el, tolerance))
+
+
+def _side(el: Elaborator, node: ast.Node, vector: bool) -> sympy.Expr:
+    """A side of a relation: an expression, or, in a claim of convergence in distribution
+    (``vector``), a list of them: a random vector."""
+    if vector and isinstance(node, ast.ListExpr):
+        if not node.items:
+            raise ElaborationError("an empty list is not a random vector", node.pos)
+        return sympy.Tuple(*[el.expr(i) for i in node.items])
+    return el.expr(node)
+
+
+def _limit_law(el: Elaborator, node: ast.Node) -> sympy.Expr:
+    """The right side of ``~>``: ``Normal(m, v)`` or ``Normal([m1, ...], [[c11, ...], ...])``, a
+    Gaussian law whose covariance must be positive semidefinite."""
+    if not isinstance(node, ast.Call) or node.func != "Normal" or len(node.args) != 2:
+        raise ElaborationError("'~>' (converges in distribution) takes a law on its right: "
+                               "Normal(m, v) or Normal([m1, ...], [[c11, ...], ...])", node.pos)
+    mean_node, cov_node = node.args
+    if isinstance(mean_node, ast.ListExpr):
+        mean = tuple(el.expr(m) for m in mean_node.items)
+        if not isinstance(cov_node, ast.ListExpr) or len(cov_node.items) != len(mean) or not all(
+                isinstance(r, ast.ListExpr) and len(r.items) == len(mean) for r in cov_node.items):
+            raise ElaborationError(f"Normal: {len(mean)} means need a {len(mean)}x{len(mean)} "
+                                   "covariance", node.pos)
+        cov = tuple(tuple(el.expr(c) for c in r.items) for r in cov_node.items)
+    else:
+        mean, cov = (el.expr(mean_node),), ((el.expr(cov_node),),)
+    # the hypotheses are checked by now: check this covariance at once, with their slacks
+    before = len(el.scope.obligations)
+    _require_covariance(el, "Normal", cov, node.pos, refuse_unproven=False)
+    for check in el.scope.obligations[before:]:
+        check(el.slacks)
+    del el.scope.obligations[before:]
+    return LimitLaw(sympy.Symbol("Normal"), sympy.Tuple(*mean),
+                    sympy.Tuple(*[sympy.Tuple(*r) for r in cov]))
 
 
 def _tolerance(el: Elaborator, node: ast.Node | None) -> sympy.Rational | None:

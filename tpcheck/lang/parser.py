@@ -317,10 +317,10 @@ class _Parser:
 
     def relation_symbol(self, allow_limit: bool = True) -> str:
         if self.at("sym") and self.tok.text in RELATION_SYMBOLS:
-            if self.tok.text in ("->", "~=") and not allow_limit:
+            if self.tok.text in ("->", "~=", "~>") and not allow_limit:
                 raise self.error(f"'{self.tok.text}' is not allowed here")
             return self.advance().text
-        raise self.error("expected a relation (=, <=, <, >=, >, ->, ~=)")
+        raise self.error("expected a relation (=, <=, <, >=, >, ->, ~=, ~>)")
 
     def tolerance(self, rel: str) -> ast.Node | None:
         """``within TOL`` after ``~= rhs`` (required) or ``-> rhs`` (optional)."""
@@ -348,7 +348,7 @@ class _Parser:
         rel = self.relation_symbol()
         rhs = self.expr()
         tol = self.tolerance(rel)
-        var = self.limit_tail() if rel == "->" else None
+        var = self.limit_tail() if rel in ("->", "~>") else None
         return ast.Relation(pos, lhs, rel, rhs, var, tol)
 
     def chain(self) -> ast.Chain:
@@ -363,7 +363,7 @@ class _Parser:
             rel = self.relation_symbol()
             expr = self.expr()
             tol = self.tolerance(rel)
-            var = self.limit_tail() if rel == "->" else None
+            var = self.limit_tail() if rel in ("->", "~>") else None
             if not self.at_kw("by"):
                 raise self.error("every step needs a justification 'by RULE'")
             self.advance()

@@ -1,7 +1,9 @@
 """Rule modules; importing this package registers every rule with the kernel."""
 
 from tpcheck.rules import (
+    abc,
     algebra,
+    distribution,
     enclosure,
     evaluation,
     expectation,
@@ -18,6 +20,6 @@ from tpcheck.rules import (
     tensor_programs,
 )
 
-__all__ = ["algebra", "enclosure", "evaluation", "expectation", "gaussian", "independence", "induction",
-           "inequalities", "limit", "matrices", "networks", "numeric", "power_iteration", "sums",
-           "tensor_programs"]
+__all__ = ["abc", "algebra", "distribution", "enclosure", "evaluation", "expectation", "gaussian",
+           "independence", "induction", "inequalities", "limit", "matrices", "networks", "numeric",
+           "power_iteration", "sums", "tensor_programs"]

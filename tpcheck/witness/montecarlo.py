@@ -199,6 +199,8 @@ def _max_power(atoms: list, m: sympy.Symbol, env_np: dict) -> int:
 def montecarlo_witness(
     goal: Goal, ctx: Context, judgement: Judgement, settings: WitnessSettings, seed: int
 ) -> list[Evidence]:
+    if goal.rel == "~>":
+        return []  # a law on the right: no value to estimate
     if goal.rel == "->":
         return _average_limit_runs(goal, ctx, judgement, settings, seed)
     goal = Goal(expectation_form(goal.lhs), goal.rel, expectation_form(goal.rhs), goal.limit_var,

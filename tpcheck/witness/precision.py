@@ -37,6 +37,8 @@ def _to_mp(v: sympy.Expr) -> Any:
 def mpmath_witness(
     goal: Goal, ctx: Context, judgement: Judgement, settings: WitnessSettings, seed: int
 ) -> list[Evidence]:
+    if goal.rel == "~>":
+        return []  # a law on the right: no number to evaluate
     cfg = settings.crosschecks.mpmath
     digits = working_digits(DEFAULT_DIGITS if cfg.digits is None else cfg.digits)
     count = DEFAULT_INSTANCES if cfg.instances is None else cfg.instances
