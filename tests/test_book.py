@@ -232,6 +232,8 @@ def test_the_books_log_has_no_undefined_references_or_missing_glyphs(book):
     assert "undefined" not in log.lower(), re.findall(r".*undefined.*", log, re.I)[:5]
     assert "Missing character" not in log
     assert "Font shape" not in log or "undefined" not in log
+    overfull = [float(m) for m in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+    assert [o for o in overfull if o > 20] == []  # every display fits the line (issue 17)
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -10,9 +11,11 @@ import pytest
 
 from tpcheck import check
 from tpcheck.kernel import Options
-from tpcheck.lang.parser import parse_expression
-from tpcheck.latex import to_latex
-from tpcheck.latex_build import build_latex, compile_pdf
+from tpcheck.lang.parser import parse, parse_expression
+from tpcheck.latex import render_theorem, to_latex
+from tpcheck.latex.document import LINE_WIDTH, Citations, inline_tex, statement_tex
+from tpcheck.latex.expressions import tex_width, to_latex_lines
+from tpcheck.latex_build import build_latex, compile_pdf, compile_pdf_with_log
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -72,6 +75,59 @@ def test_notebook_display():
     assert "REFUTED" in report._repr_html_() and report._repr_latex_().startswith("$$")
 
 
+NESTED = ("3/2 * erf_dual(3/2 * erf_dual(8/5, 8/5, 8/5) + 1/10, 3/2 * erf_dual(8/5, 8/5, 8/5) + 1/10, "
+          "3/2 * erf_dual(8/5, 8/5, 3/5) + 1/10) + 1/10")
+TENSOR_PROGRAMS = Path(__file__).parent.parent / "proofs" / "tensor_programs.tp"
+OVERFULL_LIMIT_PT = 20.0
+
+
+def test_width_estimates_follow_what_is_printed():
+    assert tex_width("abcdefghij") == pytest.approx(53.4, rel=0.1)  # pdflatex: 53.4pt
+    assert tex_width(r"\frac{3}{2}\, \mathit{erf}_{\mathrm{dual}}\left(\frac{8}{5}, \frac{8}{5}, "
+                     r"\frac{3}{5}\right) + \frac{1}{10}") == pytest.approx(119.6, rel=0.15)
+    assert tex_width(r"by expanding the power of the sum over set partitions; \verdict{proved}",
+                     math=False) == pytest.approx(305.3, rel=0.1)
+
+
+def test_a_short_expression_is_one_line_and_a_long_one_breaks_between_arguments():
+    short = parse_expression("E[Z^4] + 2")
+    assert to_latex_lines(short, 400) == [to_latex(short)]
+    lines = to_latex_lines(parse_expression(NESTED), 200)
+    assert len(lines) > 1 and all(tex_width(line) <= 200 for line in lines)
+    assert lines[0].count(r"\biggl(") == 1 and lines[-1].endswith(r"\frac{1}{10}")
+    assert r"\left(" not in lines[0].split(r"\biggl(")[0]  # no \left( left open across lines
+    for line in lines:
+        assert line.count(r"\left(") == line.count(r"\right)")
+    total = parse_expression(" + ".join(f"x{i}^2" for i in range(60)))
+    rows = to_latex_lines(total, 150)
+    assert len(rows) > 3 and all(row.startswith("{}+ ") for row in rows[1:])
+
+
+def test_long_displays_break_or_scale_and_short_ones_keep_their_layout():
+    tree = parse(TENSOR_PROGRAMS.read_text())
+    theorems = {t.name: t for t in tree.theorems}
+    for theorem in ("mlp_nngp_erf", "mlp_nngp_erf_value"):
+        tex = render_theorem(theorems[theorem], None, Citations())
+        assert r"\begin{multline*}" in tex, theorem
+        derivation = tex[tex.index(r"\begin{align*}"):tex.index(r"\end{align*}")]
+        rows = derivation.split("\\\\\n")
+        assert len(rows) > 3, theorem  # the nested erf_dual(...) is broken over rows
+        for row in rows:
+            formula = row.split(" && ")[0]
+            assert r"\fitmath" in formula or tex_width(formula) <= LINE_WIDTH, row
+    small = render_theorem(theorems["mlp_nngp_identity"], None, Citations())
+    assert r"\[ " in small and "multline" not in small and r"\parbox" not in small
+
+
+def test_long_formulas_in_running_text_get_places_to_break():
+    law = parse_expression("[[1, a, 0, 0, 0, b], [a, 1, 0, 0, 0, 0], [0, 0, 1, c, 0, 0], "
+                           "[0, 0, c, 1, 0, 0], [0, 0, 0, 0, 1, 0], [b, 0, 0, 0, 0, 1]]")
+    assert r"\allowbreak" in inline_tex(law) and r"\left(\left(" not in inline_tex(law)
+    assert inline_tex(parse_expression("x + 1")) == "x + 1"
+    assert statement_tex("$x = 0.60570550960215882558$") == (
+        r"$x = 0.60570\allowbreak 55096\allowbreak 02158\allowbreak 82558$")
+
+
 HAVE_TEX = bool(shutil.which("latexmk") or shutil.which("pdflatex"))
 PROOF_FILES = sorted((Path(__file__).parent.parent / "proofs").glob("*.tp"))
 
@@ -97,3 +153,20 @@ def test_undefined_citation_fails(tmp_path):
 
     with pytest.raises(TpcheckError, match="nosuchkey2099"):
         build_latex([str(src)], Options(witnesses=False))
+
+
+def overfull_boxes(log: str) -> list[float]:
+    """The overflows (points) of the overfull boxes pdflatex reported."""
+    return [float(m) for m in re.findall(r"Overfull \\[hv]box \(([\d.]+)pt too (?:wide|high)\)", log)]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_TEX, reason="TeX (latexmk or pdflatex) is not installed")
+def test_tensor_programs_fit_the_page(tmp_path):
+    tex, _, bibs = build_latex([str(TENSOR_PROGRAMS)], Options(witnesses=False))
+    _, log = compile_pdf_with_log(tex, bibs, tmp_path / "tensor_programs.pdf")
+    overfull = [o for o in overfull_boxes(log) if o > OVERFULL_LIMIT_PT]
+    assert overfull == [], re.findall(r"Overfull.*\n.*\n.*", log)
+    assert "LaTeX Warning" not in log
+    loose = [int(b) for b in re.findall(r"Underfull \\hbox \(badness (\d+)\)", log)]
+    assert all(b <= 2000 for b in loose), loose  # a line a little loose, never a gap

@@ -93,7 +93,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("abc", "abc-parametrizations and muP",
             r"How the multipliers, initialisations and learning rates scale with width decides "
             r"whether features learn; the maximal update parametrization (muP) lets a learning "
-            r"rate tuned at one width transfer to others.", ("yang2021tp4", "yang2022tp5")),
+            r"rate tuned at one width transfer to others.", ("yang2021tp4", "yang2022tp5"),
+            ("abc_parametrizations",)),
 )
 #: The last chapter: the files no chapter names.
 OTHER = Chapter("other", "Other results", "Proof files that no chapter of the book names.")
@@ -112,7 +113,7 @@ FILE_CHAPTERS = {stem: c.key for c in CHAPTERS for stem in c.files}
 
 BOOK_PREAMBLE = (PREAMBLE.replace(r"\documentclass[11pt]{article}", r"\documentclass[11pt,oneside]{book}")
                  .replace(r"\newtheorem{theorem}{Theorem}", r"\newtheorem{theorem}{Theorem}[chapter]")
-                 + "\\usepackage{graphicx}\n\\usepackage{longtable}\n\\usepackage[nottoc]{tocbibind}\n")
+                 + "\\usepackage{longtable}\n\\usepackage[nottoc]{tocbibind}\n")
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 from tpcheck.kernel import StepResult, TheoremResult, Verdict, reproved_all, reproved_by, verdict_label
 from tpcheck.kernel.rules import lookup
 from tpcheck.lang import ast
-from tpcheck.latex.expressions import name, to_latex
+from tpcheck.latex.expressions import name, tex_width, to_latex, to_latex_lines
 from tpcheck.version import __version__
 
 PREAMBLE = r"""\documentclass[11pt]{article}
@@ -21,6 +21,8 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[margin=2.3cm]{geometry}
 \usepackage{xcolor}
 \usepackage{booktabs}
+\usepackage{graphicx}
+\usepackage{tabularx}
 \usepackage{hyperref}
 \hypersetup{colorlinks=true, linkcolor=blue!50!black, citecolor=green!40!black, urlcolor=blue!50!black}
 \newtheorem{theorem}{Theorem}
@@ -29,7 +31,22 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \newcommand{\weak}[1]{\textcolor{orange!70!black}{\textsc{#1}}}
 \tracinglostchars=1
 \allowdisplaybreaks
+\emergencystretch=2em
+\newsavebox{\fitmathbox}
+\newcommand{\fitmath}[2]{\sbox{\fitmathbox}{$\displaystyle #2$}%
+  \ifdim\wd\fitmathbox>#1\relax\resizebox{#1}{!}{\usebox{\fitmathbox}}\else\usebox{\fitmathbox}\fi}
 """
+# \fitmath{WIDTH}{FORMULA} sets the formula in display style, scaled down to WIDTH when it is
+# wider (never up): the last resort for a piece of a display that does not break.
+
+#: The text width of the documents in points: 11pt type, margins of 2.3cm on letter paper.
+LINE_WIDTH = 483.4
+#: The share of a line a formula is laid out to: the width estimate may be 10% short.
+FIT = 0.9
+#: The widest the justification column of a derivation gets, as a share of the line.
+JUSTIFICATION_SHARE = 0.34
+_COLUMN_GAP = 12.0  # points between a derivation's formulas and its justifications
+_CONTINUATION = r"\qquad "  # indent of a broken formula's next lines in a derivation
 
 RELATIONS = {"=": "=", "<=": r"\le", "<": "<", ">=": r"\ge", ">": ">", "~=": r"\approx"}
 
@@ -291,10 +308,20 @@ def statement_tex(statement: str) -> str:
             out.append(text(piece))
             continue
         try:
-            out.append("$" + math_tex(piece) + "$")
+            out.append("$" + _LONG_NUMBER.sub(_breakable_number, math_tex(piece)) + "$")
         except UnsafeMath:
             out.append(text("$" + piece + "$"))
     return "".join(out)
+
+
+_LONG_NUMBER = re.compile(r"\d{16,}")
+
+
+def _breakable_number(m: re.Match[str]) -> str:
+    """A long run of digits (``0.6057055096021588255835402``) with places to break the line
+    after every fifth digit, which TeX would otherwise push into the margin whole."""
+    digits = m.group(0)
+    return r"\allowbreak ".join(digits[i:i + 5] for i in range(0, len(digits), 5))
 
 
 def statement_problems(statement: str) -> list[str]:
@@ -369,9 +396,27 @@ class Citations:
 # ---- pieces --------------------------------------------------------------------------------
 
 
+#: Formulas in running text wider than this (points) get places where the line may break.
+INLINE_LIMIT = 0.3 * LINE_WIDTH
+
+
+def inline_tex(node: ast.Node) -> str:
+    """An expression in running text: :func:`to_latex` when it is short; when long, its pieces
+    (:func:`to_latex_lines`) joined by ``\\allowbreak``, so that the paragraph may break the
+    line there (TeX breaks a formula in text only after a relation or an operator, and never
+    inside ``\\left...\\right``)."""
+    flat = to_latex(node)
+    if tex_width(flat) <= INLINE_LIMIT:
+        return flat
+    return r" \allowbreak ".join(to_latex_lines(node, INLINE_LIMIT / 2, display=False))
+
+
 def law_tex(call: ast.Call) -> str:
     head = LAW_NAMES.get(call.func, rf"\mathrm{{{call.func}}}")
-    return head + r"\left(" + ", ".join(to_latex(a) for a in call.args) + r"\right)"
+    flat = head + r"\left(" + ", ".join(to_latex(a) for a in call.args) + r"\right)"
+    if tex_width(flat) <= INLINE_LIMIT or not call.args:
+        return flat
+    return head + inline_tex(ast.ListExpr(call.pos, tuple(call.args)))
 
 
 def declarations(t: ast.Theorem) -> list[str]:
@@ -406,21 +451,123 @@ def declarations(t: ast.Theorem) -> list[str]:
             head = name(item.name)
             if item.params:
                 head += r"\left(" + ", ".join(name(p) for p in item.params) + r"\right)"
-            out.append(f"${head} = {to_latex(item.body)}$")
+            out.append(f"${head} = {inline_tex(item.body)}$")
     for a in t.assumptions:
         out.append(f"assume ${to_latex(a.lhs)} {RELATIONS[a.rel]} {to_latex(a.rhs)}$")
     return out
 
 
 def relation_tex(rel: str, limit_var: str | None) -> str:
+    """A relation of a claim or step; ``->`` a limit, ``~>`` a limit in distribution."""
     if rel == "->":
         return rf"\xrightarrow[{name(limit_var or 'n')} \to \infty]{{}}"
+    if rel == "~>":
+        return rf"\xrightarrow[{name(limit_var or 'n')} \to \infty]{{\mathrm{{d}}}}"
     return RELATIONS[rel]
 
 
 def claim_tex(c: ast.Relation) -> str:
     return (f"{to_latex(c.lhs)} {relation_tex(c.rel, c.limit_var)} {to_latex(c.rhs)}"
             + within_tex(c.tolerance))
+
+
+def _share(width: float) -> str:
+    """A width in points as a share of ``\\linewidth`` (the printed documents' line)."""
+    return f"{max(width, 0.0) / LINE_WIDTH:.2f}\\linewidth"
+
+
+def fitted(line: str, width: float) -> str:
+    """A line of a display, scaled down to ``width`` points by ``\\fitmath`` when its
+    estimated width is over it (it could not be broken further)."""
+    return line if tex_width(line) <= width else rf"\fitmath{{{_share(width / FIT)}}}{{{line}}}"
+
+
+def relation_lines(lhs: ast.Node, rel: str, rhs: ast.Node, tail: str, width: float) -> list[str]:
+    """``lhs rel rhs tail`` in lines of about ``width`` points: each side broken by
+    :func:`to_latex_lines`, the relation starting the line of the right-hand side unless it
+    fits after the left one, ``tail`` (a tolerance) on the last line when it fits there."""
+    lines = to_latex_lines(lhs, width)
+    right = to_latex_lines(rhs, width - tex_width(rel) - 5.0)
+    joined = f"{lines[-1]} {rel} {right[0]}"
+    if tex_width(joined) <= width:
+        lines[-1] = joined
+    else:
+        lines.append(f"{{}} {rel} {right[0]}")
+    lines += right[1:]
+    if tail:
+        if tex_width(lines[-1] + tail) <= width:
+            lines[-1] += tail
+        else:
+            lines.append(tail)
+    return lines
+
+
+def claim_display(c: ast.Relation) -> str:
+    """The claim as a display: ``\\[ ... \\]`` when it fits the line, else a ``multline*``
+    broken by :func:`relation_lines`, a line that does not break scaled to the line."""
+    flat = claim_tex(c)
+    width = FIT * LINE_WIDTH
+    if tex_width(flat) <= width:
+        return r"\[ " + flat + r" \]"
+    lines = relation_lines(c.lhs, relation_tex(c.rel, c.limit_var), c.rhs, within_tex(c.tolerance),
+                           width - 20.0)  # multline indents its first and last lines
+    if len(lines) == 1:
+        return r"\[ " + fitted(lines[0], width) + r" \]"
+    return ("\\begin{multline*}\n" + " \\\\\n".join(fitted(line, width - 20.0) for line in lines)
+            + "\n\\end{multline*}")
+
+
+#: A row of a derivation: the relation (None for the first expression), the expression, the
+#: tolerance's LaTeX and the justification's (text mode).
+DerivationRow = tuple[str | None, ast.Node, str, str]
+
+
+def derivation_rows(rows: list[DerivationRow]) -> list[str]:
+    """The rows of a derivation's ``align*``: ``& rel expression && \\text{justification}``.
+    When the widest expression and the widest justification do not fit the line together, a
+    justification wider than its column (at most :data:`JUSTIFICATION_SHARE` of the line, more
+    where the expressions leave room) wraps in a ``\\parbox``, and an expression wider than
+    the rest of the line is broken over rows (:func:`relation_lines_after`), a piece that does
+    not break scaled to it. Widths are in points; a formula's estimate is taken as :data:`FIT`
+    of its width, a text's as its width."""
+    flat = [(f"{rel} " if rel else " ") + to_latex(expr) + tail for rel, expr, tail, _ in rows]
+    widest = max(tex_width(f) for f in flat) / FIT
+    justification = max((tex_width(j, math=False) for *_, j in rows if j), default=0.0)
+    if widest + justification + _COLUMN_GAP <= LINE_WIDTH:
+        return [f"  &{f}" + (rf" && \text{{{j}}}" if j else "")
+                for f, (*_, j) in zip(flat, rows, strict=True)]
+    column = min(justification, max(JUSTIFICATION_SHARE * LINE_WIDTH, LINE_WIDTH - widest - _COLUMN_GAP))
+    room = FIT * (LINE_WIDTH - column - _COLUMN_GAP)  # for the formulas' estimates
+    indent = tex_width(_CONTINUATION)
+    out = []
+    for f, (rel, expr, tail, j) in zip(flat, rows, strict=True):
+        if not j:
+            note = ""
+        elif tex_width(j, math=False) <= column:
+            note = rf" && \text{{{j}}}"
+        else:
+            note = rf" && \parbox[t]{{{_share(column)}}}{{\raggedright {j}}}"
+        if tex_width(f) <= room + 0.5:
+            out.append(f"  &{f}{note}")
+            continue
+        if rel is None:
+            lines = to_latex_lines(expr, room - indent)
+            lines[-1] += tail
+        else:
+            lines = relation_lines_after(rel, expr, tail, room - indent)
+        out.append(f"  &{fitted(lines[0], room)}{note}")
+        out += [f"  &{_CONTINUATION}{fitted(more, room - indent)}" for more in lines[1:]]
+    return out
+
+
+def relation_lines_after(rel: str, expr: ast.Node, tail: str, width: float) -> list[str]:
+    """``rel expr tail`` (a step of a derivation) in lines of about ``width`` points."""
+    lines = to_latex_lines(expr, width - tex_width(rel) - 5.0)
+    lines[0] = f"{rel} {lines[0]}"
+    if tail and tex_width(lines[-1] + tail) > width:
+        return [*lines, tail]
+    lines[-1] += tail
+    return lines
 
 
 def verdict_tag(step: StepResult) -> str:
@@ -482,21 +629,21 @@ def render_theorem(t: ast.Theorem, result: TheoremResult | None, cites: Citation
         lines.append(stmt)
     setting = declarations(t)
     if setting:
-        lines.append(r"\par\noindent{\upshape\emph{Setting:} " + "; ".join(setting) + ".}")
+        # ragged right (to the theorem's end): a long formula's pieces end lines, not stretch them
+        lines.append(r"\par\raggedright\noindent{\upshape\emph{Setting:} " + "; ".join(setting) + ".}")
     assert t.claim is not None and t.chain is not None
-    lines.append(r"\[ " + claim_tex(t.claim) + r" \]")
+    lines.append(claim_display(t.claim))
     lines.append(r"\end{theorem}")
     steps = result.steps if result is not None else []
     lines.append(r"\begin{proof}[Derivation]")
     lines.append(r"\begin{align*}")
-    rows = [f"  & {to_latex(t.chain.start)}"]
+    rows: list[DerivationRow] = [(None, t.chain.start, "", "")]
     for i, link in enumerate(t.chain.links):
         step = steps[i] if i < len(steps) else None
         tag = verdict_tag(step) if step is not None else r"\weak{not checked}"
-        rel = relation_tex(link.rel, link.limit_var)
-        rows.append(rf"  &{rel} {to_latex(link.expr)}{within_tex(link.tolerance)} && "
-                    rf"\text{{{rule_phrase(link.rule.name)}; {tag}}}")
-    lines.append(" \\\\\n".join(rows))
+        rows.append((relation_tex(link.rel, link.limit_var), link.expr, within_tex(link.tolerance),
+                     f"{rule_phrase(link.rule.name)}; {tag}"))
+    lines.append(" \\\\\n".join(derivation_rows(rows)))
     lines.append(r"\end{align*}")
     problems = [s for s in steps if s.verdict in (Verdict.REFUTED, Verdict.UNDECIDED,
                                                    Verdict.DISPUTED, Verdict.PARTIAL)]
@@ -538,9 +685,11 @@ def evidence_section(t: ast.Theorem, result: TheoremResult, path: str, sha: str,
     step (rule, verdict, instances or range, digits, Monte-Carlo size, seed, z), what the
     witnesses could not do or disputed, and its trust ledger in one line."""
     out = [rf"{heading}{{\textmd{{\texttt{{{text(t.name)}}}}}}}\label{{ev:{label(t.name)}}}",
-           rf"\noindent File \texttt{{{text(path)}}}, line {t.pos.line}; sha256 "
-           rf"\texttt{{{sha[:16]}}}\dots; seed {result.seed}.\par",
-           r"\begin{center}\footnotesize\begin{tabular}{@{}rlllrrll@{}}\toprule",
+           rf"{{\raggedright\noindent File \texttt{{{text(path)}}}, line {t.pos.line}; sha256 "
+           rf"\texttt{{{sha[:16]}}}\dots; seed {result.seed}.\par}}",
+           # the instances wrap in what the line leaves them (tabularx's X column)
+           r"\begin{center}\footnotesize"
+           r"\begin{tabularx}{\linewidth}{@{}rll>{\raggedright\arraybackslash}Xrrll@{}}\toprule",
            r"line & rule & verdict & instances or range & digits & Monte-Carlo & seed & $z$ \\"
            r"\midrule"]
     for s in result.steps:
@@ -548,7 +697,7 @@ def evidence_section(t: ast.Theorem, result: TheoremResult, path: str, sha: str,
                text(verdict_label(s.verdict, [s.evidence]).lower()), _instances_tex(s),
                *_witness_cells(s)]
         out.append(" & ".join(row) + r" \\")
-    out.append(r"\bottomrule\end{tabular}\end{center}")
+    out.append(r"\bottomrule\end{tabularx}\end{center}")
     notes = _evidence_notes(result)
     if notes:
         out.append(r"{\footnotesize\noindent " + r"\\ ".join(notes) + r"\par}")
@@ -556,6 +705,7 @@ def evidence_section(t: ast.Theorem, result: TheoremResult, path: str, sha: str,
     return "\n".join(out)
 
 
+_TT_UNDERSCORE = _TEXT_SPECIALS["_"]
 _DICT_REPR = re.compile(r"\{((?:'[^'{}]*': '[^'{}]*'(?:, )?)*)\}")
 _PAIR_REPR = re.compile(r"'([^'{}]*)': '([^'{}]*)'")
 
@@ -649,7 +799,9 @@ def _rests_on_tex(result: TheoremResult) -> str:
         return r"\par\noindent\emph{Rests on} nothing beyond the foundation: no step passed."
     rules = ", ".join(rf"\texttt{{{text(n)}}}" for n in r["rules"])
     algorithms = ", ".join(rf"\texttt{{{text(a)}}}" for a in r["algorithms"]) or "nothing more"
-    return rf"\par\noindent\emph{{Rests on}} the rules {rules}; the algorithms {algorithms}."
+    # ragged right: long typewriter names would stretch a justified line's spaces too far
+    return (rf"\par{{\raggedright\noindent\emph{{Rests on}} the rules {rules}; the algorithms "
+            rf"{algorithms}.\par}}")
 
 
 #: The evidence appendix's first paragraph: how to read its tables.
@@ -681,16 +833,21 @@ def render_document(files: list[tuple[str, str, ast.ProofFile, Any]], cites: Cit
             body.append(r"\par\noindent\failed{error}: \texttt{" + text(e.splitlines()[0]) + "}")
     if body_only:
         return "\n\n".join(body) + "\n"
-    summary = [r"\begin{center}\begin{tabular}{lll}", r"theorem & verdict & file \\ \hline"]
+    # names break after their underscores and verdicts (with their ranges) wrap, in what the
+    # files' names leave them
+    ragged = r">{\raggedright\arraybackslash}X"
+    summary = [rf"\begin{{center}}\small\begin{{tabularx}}{{\linewidth}}{{@{{}}{ragged}{ragged}l@{{}}}}",
+               r"theorem & verdict & file \\ \hline"]
     for path, _, _tree, report in files:
         for r in report.theorems if report is not None else []:
             where = ""
             if r.range:
                 where = " (" + _ranges_tex(r.range) + (" only" if r.verdict is Verdict.PARTIAL else "") + ")"
-            summary.append(rf"\hyperref[thm:{label(r.name)}]{{\texttt{{{text(r.name)}}}}} & "
+            breakable = text(r.name).replace(_TT_UNDERSCORE, _TT_UNDERSCORE + r"\allowbreak ")
+            summary.append(rf"\hyperref[thm:{label(r.name)}]{{\texttt{{{breakable}}}}} & "
                            rf"{text(verdict_label(r.verdict, [s.evidence for s in r.steps]))}{where} & "
                            rf"\texttt{{{text(path)}}} \\")
-    summary.append(r"\end{tabular}\end{center}")
+    summary.append(r"\end{tabularx}\end{center}")
     doc = [PREAMBLE, r"\title{Checked derivations}", rf"\author{{tpcheck {text(__version__)}}}",
            r"\date{}", r"\begin{document}", r"\maketitle", *summary, *body,
            r"\appendix", r"\section{Evidence}", EVIDENCE_INTRO, *appendix]
