@@ -1380,8 +1380,9 @@ def _moment_power(node: ast.Node, name: str) -> int | None:
 
 def _goal(el: Elaborator, lhs: ast.Node, rel: str, rhs: ast.Node, var: str | None,
           pos: Position, tolerance: ast.Node | None = None) -> Goal:
+    left = _side(el, lhs, rel == "~>")
     right = _limit_law(el, rhs) if rel == "~>" else el.expr(rhs)
-    return _goal_from(el, _side(el, lhs, rel == "~>"), rel, right, var, pos, _tolerance(el, tolerance))
+    return _goal_from(el, left, rel, right, var, pos, _tolerance(el, tolerance))
 
 
 def _side(el: Elaborator, node: ast.Node, vector: bool) -> sympy.Expr:
