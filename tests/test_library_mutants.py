@@ -31,9 +31,20 @@ from tests.mutation.library import (
 FAST_SAMPLE, FAST_SEED = 40, 2024
 
 
+#: Marks of theorems the independent oracle cannot judge (NETSOR-T programs, declared networks,
+#: laws, parametrizations): their mutants can never be found false, so running them here would
+#: cost minutes and test nothing; their rules are held by their own tests and bad proofs.
+BEYOND_ORACLE = ("transpose(", "~ MLP(", " ~> ", "~ Parametrization(")
+
+
 @pytest.fixture(scope="module")
 def mutants() -> list[Mutant]:
     return library_mutants()
+
+
+def judgeable(mutants: list[Mutant]) -> list[Mutant]:
+    """The mutants of theorems the oracle can judge."""
+    return [m for m in mutants if not any(mark in m.text for mark in BEYOND_ORACLE)]
 
 
 def theorem(text: str):
@@ -128,7 +139,8 @@ def test_a_generated_false_mutant_is_refuted(mutants):
 
 
 def test_a_seeded_sample_has_no_accepted_false_mutant(mutants):
-    results = run_mutants(select(per_theorem(mutants, FULL_PER_THEOREM), FAST_SAMPLE, FAST_SEED), jobs=2)
+    results = run_mutants(select(per_theorem(judgeable(mutants), FULL_PER_THEOREM), FAST_SAMPLE,
+                                 FAST_SEED), jobs=2)
     s = summarise(len(mutants), results, 0.0)
     assert len(results) == FAST_SAMPLE
     assert s.oracle[FALSE] >= 10
@@ -137,7 +149,7 @@ def test_a_seeded_sample_has_no_accepted_false_mutant(mutants):
 
 @pytest.mark.slow
 def test_no_false_mutant_of_the_library_is_accepted(mutants):
-    results = run_mutants(per_theorem(mutants, FULL_PER_THEOREM), budget=20.0, jobs=2)
+    results = run_mutants(per_theorem(judgeable(mutants), FULL_PER_THEOREM), budget=20.0, jobs=2)
     s = summarise(len(mutants), results, 0.0)
     assert len(results) >= 1000
     assert s.accepted == [], s.text()
