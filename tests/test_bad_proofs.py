@@ -35,6 +35,7 @@ def test_bad_proof_is_rejected(path):
         assert not report.summary()["disagreements"]
 
 
+@pytest.mark.slow
 def test_the_whole_folder_fails(root):
     report = check(root / "tests" / "bad_proofs")
     assert report.exit_code != 0

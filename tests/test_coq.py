@@ -59,6 +59,7 @@ def _outcomes(tmp_path: Path) -> dict[str, bool | None]:
     return {e.name: step_outcome(e.steps[0], run).ok for e in exports}
 
 
+@pytest.mark.slow
 @needs_coq
 def test_coq_accepts_true_and_refuses_false_identities_and_counts(tmp_path: Path) -> None:
     ok = _outcomes(tmp_path)

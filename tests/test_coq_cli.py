@@ -202,6 +202,7 @@ def test_the_coq_command_without_coqc_still_writes_the_files(
 
 
 # -- with coqc -----------------------------------------------------------------------------------
+@pytest.mark.slow
 @needs_coq
 def test_check_coq_labels_a_true_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = _write(tmp_path, TRUE)

@@ -651,6 +651,47 @@ def test_an_inequality_cannot_follow_a_limit_even_without_a_limit_variable():
     assert (info.value.pos.line, info.value.pos.col) == (11, 5)
 
 
+def _law_goal(lhs, limit_var, tolerance=None):
+    from tpcheck.engines.heads import LimitLaw
+
+    law = LimitLaw(sympy.Symbol("Normal"), sympy.Tuple(0), sympy.Tuple(sympy.Tuple(1)))
+    return Goal(sympy.sympify(lhs), "~>", law, limit_var, tolerance), law
+
+
+def test_convergence_in_distribution_composes_after_equalities_only():
+    n = sympy.Symbol("n", positive=True, integer=True)
+    m = sympy.Symbol("m", positive=True, integer=True)
+    x = sympy.Symbol("x")
+    step, law = _law_goal(x, n)
+    claim = Goal(2 * x / 2, "~>", law, n)
+    assert compose_relations(_direct_theorem(claim, x, [_goal(x, "=", x), step])) == ("~>", n)
+    # the claim's limit variable must be the chain's
+    with pytest.raises(ProofStructureError) as info:
+        compose_relations(_direct_theorem(Goal(x, "~>", law, m), x, [step]))
+    assert "the claim's limit is in m" in info.value.message
+    assert (info.value.pos.line, info.value.pos.col) == (10, 5)
+    # nothing follows it
+    with pytest.raises(ProofStructureError) as info:
+        compose_relations(_direct_theorem(Goal(x, "~>", law, n), x, [step, Goal(law, "=", law)]))
+    assert info.value.message == ("nothing may follow a convergence in distribution ('~>') in one "
+                                  "chain")
+    assert (info.value.pos.line, info.value.pos.col) == (11, 5)
+    # it follows equalities only, and carries no tolerance
+    bound = Goal(x, "<=", x + 1)
+    after, _ = _law_goal(x + 1, n)
+    with pytest.raises(ProofStructureError) as info:
+        compose_relations(_direct_theorem(Goal(x, "~>", law, n), x, [bound, after]))
+    assert info.value.message == "a convergence in distribution ('~>') may follow only equalities"
+    assert (info.value.pos.line, info.value.pos.col) == (11, 5)
+    tolerant, _ = _law_goal(x, n, sympy.Rational(1, 10))
+    with pytest.raises(ProofStructureError) as info:
+        compose_relations(_direct_theorem(Goal(x, "~>", law, n), x, [tolerant]))
+    assert info.value.message == "a convergence in distribution ('~>') may follow only equalities"
+    # a limit claim is not proved by a law
+    with pytest.raises(ProofStructureError):
+        compose_relations(_direct_theorem(Goal(x, "->", law, n), x, [step]))
+
+
 # --- the eval rule ---------------------------------------------------------------------------
 
 

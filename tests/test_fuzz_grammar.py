@@ -402,6 +402,7 @@ def test_the_grammar_produces_sentences_that_parse():
     assert parsed >= 20
 
 
+@pytest.mark.slow
 def test_fuzz_sample_of_200_inputs():
     start = time.monotonic()
     run_fuzz(200, seed=20260101)

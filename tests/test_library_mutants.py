@@ -138,6 +138,7 @@ def test_a_generated_false_mutant_is_refuted(mutants):
     assert r.oracle == FALSE and r.verdict == "REFUTED" and not r.accepted
 
 
+@pytest.mark.slow
 def test_a_seeded_sample_has_no_accepted_false_mutant(mutants):
     results = run_mutants(select(per_theorem(judgeable(mutants), FULL_PER_THEOREM), FAST_SAMPLE,
                                  FAST_SEED), jobs=2)

@@ -39,6 +39,8 @@ mutmut = pytest.importorskip("mutmut")
 ROOT = Path(__file__).resolve().parent.parent
 # The trusted core in parts: the modules mutated, the tests run against their mutants, and the
 # package pattern of their mutants' names.
+RULE_MODULES = ("algebra", "common", "enclosure", "evaluation", "expectation", "gaussian", "independence",
+                "induction", "inequalities", "limit", "matrices", "numeric", "sums", "tensor_programs")
 PARTS = {
     "kernel": (["tpcheck/kernel/check.py", "tpcheck/kernel/verdict.py", "tpcheck/kernel/bounded.py"],
                ["tests/test_core_mutants.py", "tests/test_kernel.py"], "tpcheck.kernel"),
@@ -46,8 +48,11 @@ PARTS = {
                    "tpcheck/engines/asymptotics.py"],
                   ["tests/test_core_mutants.py", "tests/test_equality.py", "tests/test_decision_mutants.py"],
                   "tpcheck.engines"),
-    "rules": (["tpcheck/rules/*", "tpcheck/expectations/*"],
-              ["tests/test_rule_mutants.py", "tests/test_core_mutants.py", "tests/test_evaluators.py"],
+    # the rule modules of the trust issue; the rules added since (networks, distribution,
+    # power_iteration, abc) are held by their own tests and bad proofs, not yet by mutants
+    "rules": ([f"tpcheck/rules/{m}.py" for m in RULE_MODULES] + ["tpcheck/expectations/*"],
+              ["tests/test_rule_mutants.py", "tests/test_core_mutants.py", "tests/test_evaluators.py",
+               "tests/test_mlp_language.py"],
               "tpcheck"),
 }
 SEED = 20240611

@@ -24,6 +24,7 @@ from tpcheck.coq.translate import (
     Variables,
     coq_name,
 )
+from tpcheck.engines.abc_parametrizations import ParametrizationHead
 from tpcheck.kernel.proof import Context, Goal, Step, Theorem
 
 #: The most instances of a finitely ranged step exported one by one.
@@ -32,7 +33,7 @@ MAX_INSTANCES = 200
 ALGEBRAIC, FINITE = "algebraic", "finite-combinatorial"
 SHARE_KINDS = (ALGEBRAIC, FINITE)
 KINDS = (ALGEBRAIC, FINITE, "combinatorial-theorem", "expectation", "limit", "integral",
-         "approximation")
+         "approximation", "parametrization")
 _COUNTING = (sympy.factorial, sympy.factorial2, sympy.binomial, sympy.catalan, sympy.Sum)
 _RELATIONS = {"=": "=", "<=": "<=", "<": "<", ">=": ">=", ">": ">"}
 _ASSUMPTION_RELATIONS = {**_RELATIONS, "!=": "<>"}
@@ -147,6 +148,8 @@ def step_kind(goal: Goal, ctx: Context) -> str:
     sides = (goal.lhs, goal.rhs)
     if goal.rel in ("->", "~>"):
         return "limit"
+    if any(s.has(ParametrizationHead) for s in sides):
+        return "parametrization"
     if goal.rel == "~=" or goal.tolerance is not None:
         return "approximation"
     randoms = ctx.random_symbols
@@ -178,6 +181,8 @@ _SKIP_REASONS = {
     "limit": "a limit as n -> oo",
     "integral": "an integral",
     "approximation": "an approximation within a tolerance (a number known to some digits)",
+    "parametrization": "a question about an abc-parametrization (its exponents are decided in exact "
+                       "rationals by the engine; the Coq prelude has no parametrizations)",
     "combinatorial-theorem": "a combinatorial theorem for every size (a count at a symbolic size "
                              "or a sum with a symbolic bound), which needs a Coq proof by "
                              "induction the prelude does not have",
