@@ -32,7 +32,7 @@ import tpcheck.rules  # noqa: F401  (registers the rules)
 from tpcheck.cache import VerdictCache, theorem_source
 from tpcheck.errors import ElaborationError, SourceError, TpcheckError
 from tpcheck.kernel import Options, TheoremResult, Verdict, check_theorem
-from tpcheck.kernel.bounded import RunClock, run_bounded
+from tpcheck.kernel.bounded import RunClock, run_bounded, single_threaded_blas
 from tpcheck.kernel.check import capped, run_budget_spent
 from tpcheck.kernel.proof import Theorem
 from tpcheck.lang import ast
@@ -317,14 +317,15 @@ def check_text(text: str, path: str = "<input>", options: Options | None = None,
     clock = clock or RunClock(options.run_budget)
     lines = text.split("\n")  # lines as the tokenizer counts them
     seen: set[str] = set()
-    for t in parsed.tree.theorems:
-        if only is not None and t.name != only:
-            continue
-        if t.name in seen:
-            report.errors.append(_twice(t, path, text))
-            continue
-        seen.add(t.name)
-        _record(report, t, check_theorem_source(t, text, path, lines, options, clock)[0])
+    with single_threaded_blas():
+        for t in parsed.tree.theorems:
+            if only is not None and t.name != only:
+                continue
+            if t.name in seen:
+                report.errors.append(_twice(t, path, text))
+                continue
+            seen.add(t.name)
+            _record(report, t, check_theorem_source(t, text, path, lines, options, clock)[0])
     return report
 
 
@@ -423,11 +424,12 @@ def check(
                 tasks.append(_Task(t, source, path, len(slots) - 1, len(file_slots) - 1, key))
     runs = (_in_workers(tasks, options, clock, jobs) if jobs > 1 and len(tasks) > 1
             else _in_this_process(tasks, options, clock))
-    for index, outcome, whole in progress(runs, total=len(tasks), desc="checking theorems"):
-        task = tasks[index]
-        slots[task.file][task.slot] = (task.theorem, outcome)
-        if cache is not None and task.key is not None and whole and outcome[0] == "theorem":
-            cache.put(task.key, outcome[1])
+    with single_threaded_blas():
+        for index, outcome, whole in progress(runs, total=len(tasks), desc="checking theorems"):
+            task = tasks[index]
+            slots[task.file][task.slot] = (task.theorem, outcome)
+            if cache is not None and task.key is not None and whole and outcome[0] == "theorem":
+                cache.put(task.key, outcome[1])
     for file_report, file_slots in zip(report.files, slots, strict=True):
         for t, slot in file_slots:
             assert slot is not None  # every task has run

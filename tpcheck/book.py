@@ -43,6 +43,8 @@ from tpcheck.latex_build import (
     bibliography_names,
     check_files,
     compile_pdf_with_log,
+    drawn_figures,
+    evidence_figure_map,
 )
 from tpcheck.report import Report
 from tpcheck.version import __version__
@@ -188,8 +190,10 @@ def _summary_tex(report: Report, chapters: dict[str, list[tuple[str, str]]],
 
 
 def render_book(entries: list[Entry], report: Report, cites: Citations, bib: str | None,
-                keys: set[str], figures: list[Figure]) -> str:
-    """The book's LaTeX, with the figures drawn (each in its chapter)."""
+                keys: set[str], figures: list[Figure],
+                evidence: dict[tuple[str, str], list[tuple[str, str]]] | None = None) -> str:
+    """The book's LaTeX, with the figures drawn (each in its chapter) and, under a theorem, the
+    figures of its own evidence (``evidence``: (path, theorem) -> [(file name, caption)])."""
     chapters = [*CHAPTERS, OTHER]
     titles = {c.key: c.title for c in chapters}
     placed: dict[str, list[tuple[str, str]]] = {c.key: [] for c in chapters}
@@ -226,7 +230,7 @@ def render_book(entries: list[Entry], report: Report, cites: Citations, bib: str
             if path != last_path:
                 body.append(rf"\section{{{_heading(path)}}}")
                 last_path = path
-            body.append(render_theorem(t, result, cites))
+            body.append(render_theorem(t, result, cites, (evidence or {}).get((path, t.name))))
             problems = statement_problems(t.statement)
             if problems:
                 body.append(r"\par\noindent\weak{statement}: shown as written, not typeset: "
@@ -264,14 +268,16 @@ def build_book(paths: list[str], output: str | Path | None, options: Options | N
             start = time.monotonic()
             drawn = draw_figures(Path(folder))
             seconds["figures"] = time.monotonic() - start
-        tex = render_book(entries, report, cites, bib_arg, keys, drawn)
+        evidence = evidence_figure_map(entries, Path(folder) if figures else None)
+        tex = render_book(entries, report, cites, bib_arg, keys, drawn, evidence)
         if tex_output is not None:
             Path(tex_output).write_text(tex, encoding="utf-8")
         out_pdf, log = None, ""
         if pdf:
             start = time.monotonic()
             out_pdf, log = compile_pdf_with_log(tex, bibs, Path(output or "tpcheck-book.pdf"),
-                                                {f.name: f.path for f in drawn})
+                                                {**drawn_figures(Path(folder)),
+                                                 **{f.name: f.path for f in drawn}})
             seconds["pdflatex"] = time.monotonic() - start
     return BookResult(out_pdf, tex, report, [f.name for f in drawn], log, seconds)
 

@@ -264,21 +264,28 @@ def _trust(args: argparse.Namespace) -> int:
 
 
 def _latex(args: argparse.Namespace) -> int:
-    from tpcheck.latex_build import build_latex, compile_pdf
+    import tempfile
+
+    from tpcheck.latex_build import build_latex, compile_pdf, drawn_figures
 
     if args.pdf and args.body_only:
         raise TpcheckError("--pdf needs the whole document, not --body-only")
-    tex, report, bibs = build_latex(args.paths, _options(args, witnesses=not args.no_witnesses),
-                                    body_only=args.body_only,
-                                    after_check=_coq_recheck(sys.stderr) if args.coq else None)
-    if args.pdf:
-        out = Path(args.output or "tpcheck-proofs.pdf").with_suffix(".pdf")
-        compile_pdf(tex, bibs, out)
-        print(printable(f"wrote {out}"), file=sys.stderr)
-    elif args.output:
-        Path(args.output).write_text(tex, encoding="utf-8")
-    else:
-        sys.stdout.write(tex)
+    with tempfile.TemporaryDirectory(prefix="tpcheck-figures-") as scratch:
+        # figures go beside OUT.tex, or into a scratch folder the PDF build copies them from
+        folder = (Path(scratch) if args.pdf else
+                  Path(args.output).resolve().parent if args.output else None)
+        tex, report, bibs = build_latex(args.paths, _options(args, witnesses=not args.no_witnesses),
+                                        body_only=args.body_only,
+                                        after_check=_coq_recheck(sys.stderr) if args.coq else None,
+                                        figure_folder=folder)
+        if args.pdf:
+            out = Path(args.output or "tpcheck-proofs.pdf").with_suffix(".pdf")
+            compile_pdf(tex, bibs, out, drawn_figures(Path(scratch)))
+            print(printable(f"wrote {out}"), file=sys.stderr)
+        elif args.output:
+            Path(args.output).write_text(tex, encoding="utf-8")
+        else:
+            sys.stdout.write(tex)
     return report.exit_code
 
 

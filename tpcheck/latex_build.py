@@ -158,15 +158,41 @@ def check_files(paths: list[str], options: Options | None = None, bibs: list[Pat
     return entries, report, bibs, Citations(resolve=bool(bibs))
 
 
+def evidence_figure_map(entries: list[Entry], folder: Path | None = None,
+                        ) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(path, theorem) -> [(figure file name, caption)] for every figure the checked theorems'
+    evidence carries (:mod:`tpcheck.evidence_figures`); drawn into ``folder`` when one is given."""
+    from tpcheck.evidence_figures import draw, evidence_figures
+
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for path, _, _, file_report in entries:
+        for result in getattr(file_report, "theorems", []):
+            for figure in evidence_figures(result):
+                if folder is not None:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    draw(figure, folder)
+                found.setdefault((path, result.name), []).append((figure.name, figure.caption))
+    return found
+
+
 def build_latex(paths: list[str], options: Options | None = None, body_only: bool = False,
                 bibs: list[Path] | None = None,
                 after_check: Callable[[Report], None] | None = None,
+                figure_folder: Path | None = None,
                 ) -> tuple[str, Report, list[Path]]:
     """(LaTeX source, check report, bibliography files) for the proof files under ``paths``;
-    ``after_check`` runs on the report before it is written (the Coq re-check of ``--coq``)."""
+    ``after_check`` runs on the report before it is written (the Coq re-check of ``--coq``).
+    The figures of width experiments are drawn into ``figure_folder`` when one is given (the
+    LaTeX names them either way)."""
     entries, report, bibs, cites = check_files(paths, options, bibs, after_check)
     bib_arg = ",".join(bibliography_names(bibs)) if bibs else None
-    return render_document(entries, cites, bib_arg, body_only), report, bibs
+    figures = evidence_figure_map(entries, figure_folder)
+    return render_document(entries, cites, bib_arg, body_only, figures), report, bibs
+
+
+def drawn_figures(folder: Path) -> dict[str, Path]:
+    """The figures tpcheck drew into ``folder``, by name (what :func:`compile_pdf` takes)."""
+    return {p.name: p for p in sorted(folder.glob("fig-*.pdf")) if FIGURE_NAME.fullmatch(p.name)}
 
 
 def unsafe_bibliography_markup(bbl: bytes) -> str | None:

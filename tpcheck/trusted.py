@@ -55,6 +55,9 @@ CATALOGUE = {
                       "(Thm 3.3, the Dynamical Dichotomy; per-layer learning rates and Adam after Everett "
                       "et al. 2024) in exact rational arithmetic; muP's uniqueness by sympy linsolve over Q "
                       "(tpcheck.engines.abc_parametrizations)",
+    "width-experiments": "seeded numpy training of an MLP at several widths (tpcheck.engines.coord_check): "
+                         "log-log slopes with Student-t intervals over seeds, and the best learning rate on "
+                         "a grid (evidence for an exponent, never a proof: CORROBORATED only)",
     "mpmath-quadrature": "mpmath at high precision (floating point: CORROBORATED only)",
 }
 

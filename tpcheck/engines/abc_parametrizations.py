@@ -1017,6 +1017,11 @@ LAYER_EXPONENTS = {
 #: multiplier -a (a claim n^v is the exponent v of that column).
 _CLAIMED_COLUMNS = {"lr_exponent": ("c", Fraction(-1)), "init_variance_exponent": ("b", Fraction(-1, 2)),
                     "multiplier_exponent": ("a", Fraction(-1))}
+#: exponents that only an experiment measures (no exact rule decides them): head -> what it is.
+MEASURED_EXPONENTS = {
+    "optimal_lr_exponent": "s: the best width-independent learning rate factor eta*(n) = Theta(n^s) "
+                           "(muTransfer: s = 0; measured by the lr_transfer rule)",
+}
 #: every head: its arity (parametrizations, then layers).
 HEADS: dict[str, tuple[int, int]] = {
     **{name: (1, 0) for name in PREDICATES},
@@ -1024,6 +1029,7 @@ HEADS: dict[str, tuple[int, int]] = {
     "unique_maximal_update": (1, 0),
     "r": (1, 0),
     **{name: (1, 1) for name in LAYER_EXPONENTS},
+    **{name: (1, 0) for name in MEASURED_EXPONENTS},
 }
 #: the deepest network a head may speak of (muP's derivation solves 3(L+1) unknowns).
 MAX_HIDDEN_LAYERS = 32
@@ -1102,6 +1108,9 @@ def evaluate_head(head: ParametrizationHead) -> HeadValue:
     layers = [int(x) for x in layers_atom.args]
     checked = parametrization_head(kind, points, layers)  # arity and layer ranges
     question = str(checked)
+    if kind in MEASURED_EXPONENTS:
+        raise ParametrizationError(f"{kind} is measured, not derived: {MEASURED_EXPONENTS[kind]}; "
+                                   "the exponent conditions do not determine it")
     if kind in PREDICATES:
         value, reasons, evidence = _predicate(kind, points[0])
     elif kind == "equivalent":

@@ -84,7 +84,9 @@ def init_mlp(p: AbcParametrization, width: int, input_dim: int, eta: float, rng:
     for index, (shape, a, b, c) in enumerate(zip(shapes, p.a, p.b, p.c, strict=True)):
         base_fan_in = input_dim if index == 0 else base_width
         std = width_factor(width, base_width, -b) / np.sqrt(base_fan_in)
-        weights.append((rng.standard_normal(shape, dtype=dtype) * std).astype(dtype))
+        weight = rng.standard_normal(shape, dtype=dtype)
+        weight *= std  # in place: the largest arrays of a run, drawn once and scaled once
+        weights.append(weight)
         multipliers.append(width_factor(width, base_width, -a))
         rates.append(eta * width_factor(width, base_width, -c))
     return MLP(p, width, weights, multipliers, rates, activation)
@@ -491,3 +493,73 @@ def transfer_experiment(p: AbcParametrization, label: str = "",
     return TransferResult(label or p.name, p, tuple(widths), tuple(float(v) for v in log2_learning_rates),
                           tuple(seeds), losses.reshape(len(widths), len(log2_learning_rates), len(seeds)),
                           steps, batch, base_width)
+
+
+@dataclass(frozen=True)
+class OptimumTrack:
+    """Where the best learning rate sits at each width, and the exponents s that agree with it.
+
+    ``best[n]`` is the grid point (log2 eta) of least loss at width n; ``low``..``high`` the
+    exponents s for which some beta puts every best point within half a grid step of
+    beta + s log2 n (None when no s does); ``at_edge`` the widths whose best point is the grid's
+    first or last, where the optimum may lie outside the grid.
+    """
+
+    best: dict[int, Fraction]
+    low: Fraction | None
+    high: Fraction | None
+    at_edge: tuple[int, ...]
+    grid_step: Fraction
+
+
+def _exact_log2(width: int) -> int:
+    if width < 1 or width & (width - 1):
+        raise CoordCheckError(f"width {width}: the optimum's exponent needs widths that are powers of 2")
+    return width.bit_length() - 1
+
+
+def optimum_exponents(widths: Sequence[int], grid: Sequence[float], losses: np.ndarray) -> OptimumTrack:
+    """The exponents s of eta*(n) = Theta(n^s) consistent with the best grid point at each width.
+
+    ``losses[i, j]`` is the loss at width ``widths[i]`` and ``grid[j]`` (log2 eta, evenly spaced
+    by D; inf for a diverged run). With x_i = log2 n_i and b_i the best grid point, the true
+    optimum lies within D/2 of b_i, so s is consistent iff some beta has |b_i - beta - s x_i| <= D/2
+    for every i. Eliminating beta (Fourier-Motzkin) leaves, exactly in rationals,
+
+        max_{x_i < x_j} (b_j - b_i - D)/(x_j - x_i)  <=  s  <=  min_{x_i < x_j} (b_j - b_i + D)/(x_j - x_i).
+
+    The grid's resolution only: the seeds' noise in the losses is not in the interval.
+    """
+    points = [Fraction(v).limit_denominator(1 << 20) for v in grid]
+    if len(points) < 2:
+        raise CoordCheckError("a learning-rate grid needs at least two points")
+    step = points[1] - points[0]
+    if step <= 0 or any(b - a != step for a, b in zip(points, points[1:], strict=False)):
+        raise CoordCheckError("the learning-rate grid must be increasing and evenly spaced in log2")
+    xs = [_exact_log2(int(w)) for w in widths]
+    if len(set(xs)) < 2:
+        raise CoordCheckError("an exponent needs at least two distinct widths")
+    best: dict[int, Fraction] = {}
+    edge = []
+    for i, width in enumerate(widths):
+        row = np.asarray(losses[i], dtype=float)
+        if not np.isfinite(row).any():
+            raise CoordCheckError(f"width {width}: every learning rate of the grid diverged")
+        j = int(np.argmin(np.where(np.isfinite(row), row, np.inf)))
+        best[int(width)] = points[j]
+        if j in (0, len(points) - 1):
+            edge.append(int(width))
+    low: Fraction | None = None
+    high: Fraction | None = None
+    for i, (xi, wi) in enumerate(zip(xs, widths, strict=True)):
+        for xj, wj in zip(xs[i + 1:], widths[i + 1:], strict=True):
+            if xi == xj:
+                continue
+            (x0, b0), (x1, b1) = sorted([(xi, best[int(wi)]), (xj, best[int(wj)])])
+            span = Fraction(x1 - x0)
+            lo, hi = (b1 - b0 - step) / span, (b1 - b0 + step) / span
+            low = lo if low is None else max(low, lo)
+            high = hi if high is None else min(high, hi)
+    if low is not None and high is not None and low > high:
+        low = high = None
+    return OptimumTrack(best, low, high, tuple(edge), step)

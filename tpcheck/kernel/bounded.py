@@ -21,9 +21,12 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from threadpoolctl import threadpool_limits
 
 DEFAULT_MEMORY = 4 * 1024**3
 WALL_FACTOR = 20
@@ -68,6 +71,17 @@ def cpu_limits(seconds: float, current: tuple[int, int]) -> tuple[int, int]:
     new_hard = cpu + 2 if hard == resource.RLIM_INFINITY else min(cpu + 2, hard)
     new_soft = min(cpu, new_hard) if soft == resource.RLIM_INFINITY else min(cpu, soft, new_hard)
     return new_soft, new_hard
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Within this block the BLAS and OpenMP libraries numpy loaded use one thread (restored
+    after), and so do the children forked in it. A budget counts a process's CPU seconds over all
+    its threads, and an idle BLAS thread spins: with one thread per core-count the CPU a rule
+    spends, and so whether its budget runs out, would depend on the machine. It also keeps
+    parallel checking (``-j N``) from running N x cores BLAS threads on N cores."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 def _where(exc: BaseException) -> str:

@@ -1443,7 +1443,11 @@ def _goal_from(el: Elaborator, lhs: sympy.Expr, rel: str, rhs: sympy.Expr, var: 
 
 
 def _rule_arg(el: Elaborator, node: ast.Node) -> Any:
-    """A rule argument: a declared symbol or expression, a bare word, or a range binding."""
+    """A rule argument: a declared symbol or expression, a bare word, a range binding, or a
+    named option ``name = value`` (the tuple ("option", name, value); rules that take options
+    refuse names they do not know)."""
+    if isinstance(node, ast.Keyword):
+        return ("option", node.var, el.expr(node.value))
     if isinstance(node, ast.Binding):
         sym = el.scope.symbols.get(node.var)
         if sym is None:

@@ -621,8 +621,19 @@ def rule_phrase(rule_name: str) -> str:
     return r.latex if r is not None else text(f"by {rule_name}")
 
 
-def render_theorem(t: ast.Theorem, result: TheoremResult | None, cites: Citations) -> str:
-    """One theorem: statement, setting, claim, and the checked derivation."""
+def figure_tex(name: str, caption: str) -> str:
+    """A figure tpcheck drew (``name``, a file the build folder holds), with its caption as text;
+    where the file is missing (the LaTeX went to standard output) a line says so instead."""
+    missing = rf"\fbox{{\footnotesize figure \texttt{{{text(name)}}} was not drawn}}"
+    return (r"\begin{figure}[htbp]\centering" + "\n"
+            + rf"\IfFileExists{{{name}}}{{\includegraphics[width=\textwidth]{{{name}}}}}{{{missing}}}" + "\n"
+            + rf"\caption{{{text(caption)}}}" + "\n" + r"\end{figure}")
+
+
+def render_theorem(t: ast.Theorem, result: TheoremResult | None, cites: Citations,
+                   figures: list[tuple[str, str]] | None = None) -> str:
+    """One theorem: statement, setting, claim, and the checked derivation, then the figures
+    (file name, caption) drawn from its evidence."""
     lines = [rf"\begin{{theorem}}[\texttt{{{text(t.name)}}}]\label{{thm:{label(t.name)}}}"]
     stmt = statement_tex(t.statement) + cites.cite(t.cites)
     if stmt.strip():
@@ -676,6 +687,7 @@ def render_theorem(t: ast.Theorem, result: TheoremResult | None, cites: Citation
         lines.append(rf"\par\noindent\emph{{Verdict:}} {macro}{{{overall}}}{checkers}{where}"
                      rf" (the weakest of its steps; evidence on page~\pageref{{ev:{label(t.name)}}}).{note}")
     lines.append(r"\end{proof}")
+    lines.extend(figure_tex(name, caption) for name, caption in figures or [])
     return "\n".join(lines)
 
 
@@ -815,9 +827,11 @@ EVIDENCE_INTRO = (
 
 
 def render_document(files: list[tuple[str, str, ast.ProofFile, Any]], cites: Citations,
-                    bib: str | None = None, body_only: bool = False) -> str:
+                    bib: str | None = None, body_only: bool = False,
+                    figures: dict[tuple[str, str], list[tuple[str, str]]] | None = None) -> str:
     """A standalone document (or, with ``body_only``, the theorem bodies) for checked files:
-    each entry is (path, sha256, tree, FileReport)."""
+    each entry is (path, sha256, tree, FileReport); ``figures`` maps (path, theorem) to the
+    figures drawn from its evidence (file name, caption)."""
     body: list[str] = []
     appendix: list[str] = []
     for path, sha, tree, report in files:
@@ -826,7 +840,7 @@ def render_document(files: list[tuple[str, str, ast.ProofFile, Any]], cites: Cit
             body.append(rf"\section{{\texttt{{{text(path)}}}}}")
         for t in tree.theorems:
             result = results.get(t.name)
-            body.append(render_theorem(t, result, cites))
+            body.append(render_theorem(t, result, cites, (figures or {}).get((path, t.name))))
             if result is not None:
                 appendix.append(evidence_section(t, result, path, sha))
         for e in getattr(report, "errors", []):

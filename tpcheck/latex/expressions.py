@@ -202,8 +202,18 @@ def _call(n: ast.Call, ctx: int) -> str:  # noqa: C901
         return _wrap(rf"\int_{{{_tex(lo, 0)}}}^{{{_tex(hi, 0)}}} {integrand} \,\mathrm{{d}}{v}",
                      BIG_OPERATOR, ctx)
     op = OPERATORS.get(n.func)
-    head = op if op is not None else name(n.func)
+    head = op if op is not None else function_name(n.func)
     return rf"{head}\left({', '.join(_args(n))}\right)"
+
+
+def function_name(identifier: str) -> str:
+    """A called function's name: words joined by underscores (``update_exponent``,
+    ``nngp_limit``) are one upright name, not a subscript; ``phi_w`` or ``f_1`` stay subscripted."""
+    head = identifier.partition("_")[0]
+    if "_" in identifier and len(head) > 1 and head not in GREEK and head not in ALIASES \
+            and re.fullmatch(r"[A-Za-z]+(_[A-Za-z0-9]+)+", identifier):
+        return r"\operatorname{" + identifier.replace("_", r"\_") + "}"
+    return name(identifier)
 
 
 # ---- widths and line breaks -----------------------------------------------------------------

@@ -7,6 +7,7 @@ from tpcheck.rules import (
     enclosure,
     evaluation,
     expectation,
+    experiments,
     gaussian,
     independence,
     induction,
@@ -20,6 +21,6 @@ from tpcheck.rules import (
     tensor_programs,
 )
 
-__all__ = ["abc", "algebra", "distribution", "enclosure", "evaluation", "expectation", "gaussian",
-           "independence", "induction", "inequalities", "limit", "matrices", "networks", "numeric",
-           "power_iteration", "sums", "tensor_programs"]
+__all__ = ["abc", "algebra", "distribution", "enclosure", "evaluation", "expectation", "experiments",
+           "gaussian", "independence", "induction", "inequalities", "limit", "matrices", "networks",
+           "numeric", "power_iteration", "sums", "tensor_programs"]
