@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "random_matrices": [],
     "deep_kernels": [],
     "coord_check": [],
+    "library_check": [],
 }
 
 

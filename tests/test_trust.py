@@ -505,3 +505,19 @@ def test_assumptions_on_instances_are_decided_exactly_or_not_at_all():
     undecidable = InstanceSpace(assumptions=((sympy.zeta(3) * k, ">", sympy.Integer(0)),))
     assert undecidable.admits({k: sympy.Integer(1)}) is None
     assert not undecidable.satisfies({k: sympy.Integer(1)})
+
+
+def test_a_memoised_answer_records_its_ledger_again():
+    from tpcheck.trusted import memoised, rests_on, with_ledger
+
+    calls = []
+
+    @memoised
+    def square(x):
+        calls.append(x)
+        rests_on("arb")
+        return x * x
+
+    assert with_ledger(square, 3) == (9, ["arb"])
+    assert with_ledger(square, 3) == (9, ["arb"])  # remembered, and still on the ledger
+    assert calls == [3]

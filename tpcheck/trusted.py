@@ -62,6 +62,7 @@ CATALOGUE = {
 }
 
 _LEDGER: list[str] = []
+_COLLECTORS: list[list[str]] = []
 
 
 def rests_on(name: str) -> None:
@@ -70,6 +71,33 @@ def rests_on(name: str) -> None:
         raise KeyError(f"not in the trusted-base catalogue: {name}")
     if name not in _LEDGER:
         _LEDGER.append(name)
+    for names in _COLLECTORS:
+        names.append(name)
+
+
+def memoised(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``fn`` of one hashable argument, remembered with what it recorded (:func:`rests_on`),
+    which a remembered answer records again: a memo never changes a judgement's ledger."""
+    memo: dict[Any, tuple[Any, tuple[str, ...]]] = {}
+
+    def remembered(arg: Any) -> Any:
+        hit = memo.get(arg)
+        if hit is None:
+            names: list[str] = []
+            _COLLECTORS.append(names)
+            try:
+                value = fn(arg)
+            finally:
+                _COLLECTORS.remove(names)
+            if len(memo) >= 4096:
+                memo.clear()
+            hit = memo[arg] = (value, tuple(dict.fromkeys(names)))
+        for name in hit[1]:
+            rests_on(name)
+        return hit[0]
+
+    remembered.__doc__, remembered.__name__, remembered.__wrapped__ = fn.__doc__, fn.__name__, fn
+    return remembered
 
 
 def with_ledger(fn: Callable[..., Any], *args: Any) -> tuple[Any, list[str]]:

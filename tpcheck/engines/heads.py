@@ -44,11 +44,14 @@ def outermost(expr: sympy.Basic, wanted) -> list[sympy.Basic]:  # noqa: ANN001
     """The outermost subterms of ``expr`` for which ``wanted`` holds (not looking inside
     them), without repeats, in the order they are met."""
     found: list[sympy.Basic] = []
+    seen: set[sympy.Basic] = set()  # a subterm met again holds nothing new (trees share a lot)
 
     def walk(e: sympy.Basic) -> None:
+        if e in seen:
+            return
+        seen.add(e)
         if wanted(e):
-            if e not in found:
-                found.append(e)
+            found.append(e)
             return
         for a in e.args:
             walk(a)

@@ -61,7 +61,7 @@ def quadrature_hook(ctx: Randoms):  # noqa: ANN201
                 c = [[evaluate(x, inner_env, "mpmath") for x in row] for row in cov]
                 return gaussian_block_expectation(block, mu, c, lambda vals: integrate(
                     i + 1, {**inner_env, **dict(zip(block, vals, strict=True))}),
-                    total_degree(arg, block))
+                    total_degree(_integer_exponents(arg, inner_env), block))
             params = [evaluate(p, inner_env, "mpmath") for p in law.parameters]
             z = block[0]
             return law.mpmath_expectation(lambda x: integrate(i + 1, {**inner_env, z: x}), *params)
@@ -69,6 +69,21 @@ def quadrature_hook(ctx: Randoms):  # noqa: ANN201
         return integrate(0, env)
 
     return expect
+
+
+def _integer_exponents(arg: sympy.Expr, env: dict) -> sympy.Expr:
+    """``arg`` with the integer parameters the instance fixes put in as integers, so that
+    Z^(2k) at k = 5 is seen as the polynomial Z^10 (its degree picks the Gauss-Hermite rule)."""
+    fixed = {}
+    for symbol in arg.free_symbols:
+        value = env.get(symbol)
+        if symbol.is_integer and value is not None and not isinstance(value, mpmath.mpc):
+            try:
+                if value == int(value):
+                    fixed[symbol] = sympy.Integer(int(value))
+            except (TypeError, ValueError, OverflowError):
+                continue
+    return arg.xreplace(fixed) if fixed else arg
 
 
 def total_degree(arg: sympy.Expr, block: list) -> int | None:

@@ -862,7 +862,12 @@ def simulate_runs(program: Program, averages: list[tuple[sympy.Expr, list[str]]]
             if sympy.expand(fwd - bwd) != 0:
                 raise ProgramError(f"'{name}' has different multipliers for itself and its "
                                    "transpose (a non-square matrix): not simulated at one width")
-            mats[name] = rng.standard_normal((n, n)) * np.sqrt(float(fwd) / n)
+            # single precision for the n x n draws and products (the largest arrays of a run,
+            # and most of its time); sums of n products keep ~1e-6 relative accuracy, far below
+            # the runs' own standard error
+            matrix = rng.standard_normal((n, n), dtype=np.float32)
+            matrix *= np.float32(np.sqrt(float(fwd) / n))
+            mats[name] = matrix
         scalars: dict[sympy.Symbol, float] = {}
         for ins in program.instructions:
             if ins.kind == "lincomb":
@@ -879,7 +884,8 @@ def simulate_runs(program: Program, averages: list[tuple[sympy.Expr, list[str]]]
                     vec[ins.out] = value
             elif ins.kind == "matmul":
                 m, x, transpose = ins.args
-                vec[ins.out] = (mats[m].T if transpose else mats[m]) @ vec[x]
+                product = (mats[m].T if transpose else mats[m]) @ vec[x].astype(np.float32)
+                vec[ins.out] = product.astype(np.float64)
         row = []
         for psi, inputs in averages:
             env = ({sympy.Symbol(x): vec[x] for x in inputs}

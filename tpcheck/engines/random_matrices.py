@@ -21,6 +21,7 @@ sum_j N(k, j) lambda^(j-1) (Marchenko-Pastur).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from itertools import product
 
@@ -124,21 +125,25 @@ def wigner_trace_moment(k: int, n: sympy.Expr, offdiag: Moment, diag: Moment) ->
     rests_on("random-matrix-moments")
     if k == 0:
         return n
-    total = sympy.Integer(0)
+    off_values = {j: offdiag(j) for j in range(1, k + 1)}
+    diag_values = {j: diag(j) for j in range(1, k + 1)}
+    # walks with the same number of distinct indices and the same edge multiplicities on and
+    # off the diagonal contribute the same term: count them in integers, build each term once
+    shapes: Counter[tuple[int, tuple[int, ...], tuple[int, ...]]] = Counter()
     for walk in restricted_growth_strings(k):
         edges: dict[tuple[int, int], int] = {}
         for j in range(k):
             a, b = walk[j], walk[(j + 1) % k]
             e = (min(a, b), max(a, b))
             edges[e] = edges.get(e, 0) + 1
-        weight = sympy.Integer(1)
-        for (a, b), mult in edges.items():
-            m = diag(mult) if a == b else offdiag(mult)
-            weight *= m
-            if weight == 0:
-                break
+        on = tuple(sorted(m for (a, b), m in edges.items() if a == b))
+        off = tuple(sorted(m for (a, b), m in edges.items() if a != b))
+        shapes[(max(walk) + 1, on, off)] += 1
+    total = sympy.Integer(0)
+    for (distinct, on, off), count in shapes.items():
+        weight = sympy.Mul(*(diag_values[m] for m in on), *(off_values[m] for m in off))
         if weight != 0:
-            total += sympy.ff(n, max(walk) + 1) * weight
+            total += count * sympy.ff(n, distinct) * weight
     return sympy.expand(sympy.expand_func(total))
 
 
@@ -156,20 +161,22 @@ def wishart_trace_moment(k: int, p: sympy.Expr, N: sympy.Expr, moment: Moment) -
     rests_on("random-matrix-moments")
     if k == 0:
         return p
-    total = sympy.Integer(0)
+    values = {j: moment(j) for j in range(1, 2 * k + 1)}
+    # shapes with the same numbers of distinct rows and columns and the same entry
+    # multiplicities contribute the same term: count them in integers, build each term once
+    shapes: Counter[tuple[int, int, tuple[int, ...]]] = Counter()
     for rows in restricted_growth_strings(k):
         for cols in restricted_growth_strings(k):
             edges: dict[tuple[int, int], int] = {}
             for t in range(k):
                 for e in ((rows[t], cols[t]), (rows[(t + 1) % k], cols[t])):
                     edges[e] = edges.get(e, 0) + 1
-            weight = sympy.Integer(1)
-            for mult in edges.values():
-                weight *= moment(mult)
-                if weight == 0:
-                    break
-            if weight != 0:
-                total += sympy.ff(p, max(rows) + 1) * sympy.ff(N, max(cols) + 1) * weight
+            shapes[(max(rows) + 1, max(cols) + 1, tuple(sorted(edges.values())))] += 1
+    total = sympy.Integer(0)
+    for (row_count, col_count, mults), count in shapes.items():
+        weight = sympy.Mul(*(values[m] for m in mults))
+        if weight != 0:
+            total += count * sympy.ff(p, row_count) * sympy.ff(N, col_count) * weight
     return sympy.expand(sympy.expand_func(total))
 
 

@@ -150,7 +150,7 @@ def _power_sums(law: MatrixEnsemble, kmax: int, env_np: dict, samples: int,
         else:
             x = rng.standard_normal((samples, n, cols))
         eig = np.linalg.eigvalsh(x @ np.swapaxes(x, 1, 2) / cols)
-        return np.stack([np.sum(eig**j, axis=1) for j in range(kmax + 1)], axis=1)
+        return _eigenvalue_power_sums(eig, kmax)
     if law.kind in ("GOE", "GUE") and n > DENSE_UP_TO:
         if samples * n > MAX_TRIDIAGONAL:
             raise NotApplicable(f"{samples} samples of a {n} x {n} matrix are too many to simulate")
@@ -178,7 +178,18 @@ def _power_sums(law: MatrixEnsemble, kmax: int, env_np: dict, samples: int,
         upper = np.triu(entries, 1)
         m = upper + np.swapaxes(upper, 1, 2)
     eig = np.linalg.eigvalsh(m)
-    return np.stack([np.sum(eig**j, axis=1) for j in range(kmax + 1)], axis=1)
+    return _eigenvalue_power_sums(eig, kmax)
+
+
+def _eigenvalue_power_sums(eig: np.ndarray, kmax: int) -> np.ndarray:
+    """sum_i lambda_i^j for j = 0..kmax, per row of eigenvalues (repeated products, not pow)."""
+    out = np.empty((eig.shape[0], kmax + 1))
+    power = np.ones_like(eig)
+    for j in range(kmax + 1):
+        out[:, j] = power.sum(axis=1)
+        if j < kmax:
+            power *= eig
+    return out
 
 
 def _trace_power(e: TracePower, env: dict) -> np.ndarray:
