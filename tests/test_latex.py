@@ -170,3 +170,12 @@ def test_tensor_programs_fit_the_page(tmp_path):
     assert "LaTeX Warning" not in log
     loose = [int(b) for b in re.findall(r"Underfull \\hbox \(badness (\d+)\)", log)]
     assert all(b <= 2000 for b in loose), loose  # a line a little loose, never a gap
+
+
+def test_a_limit_law_prints_as_the_declarations_do():
+    from tpcheck.lang.parser import parse
+    from tpcheck.latex.expressions import to_latex
+
+    tree = parse('theorem t\n  "x"\n  let n : positive integer\n  claim x ~> Normal(0, 1) as n -> oo\n'
+                 'proof\n  x\n    ~> Normal(0, 1) as n -> oo    by moment_method\nqed\n')
+    assert to_latex(tree.theorems[0].claim.rhs).startswith(r"\mathcal{N}\left(")

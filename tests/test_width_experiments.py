@@ -223,3 +223,4 @@ def test_checking_runs_blas_on_one_thread_and_restores_it():
     with single_threaded_blas():
         assert all(pool["num_threads"] == 1 for pool in threadpool_info())
     assert [pool["num_threads"] for pool in threadpool_info()] == before
+

@@ -26,6 +26,8 @@ OPERATORS = {
     "arcsin": r"\arcsin", "arccos": r"\arccos", "erf": r"\operatorname{erf}",
     "gamma": r"\Gamma", "relu": r"\operatorname{relu}", "step": r"\operatorname{step}",
     "sech": r"\operatorname{sech}", "abs": None, "factorial": None,
+    # the law a claim converges to in distribution (X ~> Normal(m, v)), as declarations print it
+    "Normal": r"\mathcal{N}",
 }
 
 #: A sum, product or integral sign binds its body to the right: looser than a product.

@@ -110,6 +110,23 @@ def _linear_form(goal: Goal, kinds: tuple[str, ...]) -> LinearForm | str:
     return coefficients, Fraction(int(constant.p), int(constant.q))
 
 
+Design = tuple[dict[ParametrizationHead, Fraction], Fraction, tuple[int, ...], tuple[int, ...]]
+
+
+def _design(rule_name: str, goal: Goal, args: tuple, kinds: tuple[str, ...],
+            defaults: dict[str, int]) -> Design | Judgement:
+    """The step's linear form and the experiment's widths and seeds (the options over
+    ``defaults``), or the UNDECIDED judgement that says why the step cannot be run."""
+    form = _linear_form(goal, kinds)
+    if isinstance(form, str):
+        return Judgement.undecided(f"{rule_name}: {form}")
+    options = _options(args, defaults)
+    if isinstance(options, str):
+        return Judgement.undecided(f"{rule_name}: {options}")
+    widths = _doubling(options["min_width"], options["max_width"])
+    return (*form, widths, tuple(range(options["seeds"])))
+
+
 def _combined(coefficients: dict[ParametrizationHead, Fraction], constant: Fraction,
               intervals: dict[ParametrizationHead, tuple[Any, Any]]) -> tuple[Any, Any]:
     """The interval of sum_h c_h h + d when each h lies in its interval (interval arithmetic)."""
@@ -178,15 +195,11 @@ def coord_check_rule(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     Reference: Yang et al., Tensor Programs V (2022), §3 and App. D (the coord check); Yang & Hu,
     Tensor Programs IV (2021), §3 (the exponents it measures).
     """
-    form = _linear_form(goal, ("init_exponent", "update_exponent"))
-    if isinstance(form, str):
-        return Judgement.undecided(f"coord_check: {form}")
-    coefficients, constant = form
-    options = _options(args, {"min_width": 64, "max_width": 2048, "seeds": 8})
-    if isinstance(options, str):
-        return Judgement.undecided(f"coord_check: {options}")
-    widths = _doubling(options["min_width"], options["max_width"])
-    seeds = tuple(range(options["seeds"]))
+    design = _design("coord_check", goal, args, ("init_exponent", "update_exponent"),
+                     {"min_width": 64, "max_width": 2048, "seeds": 8})
+    if isinstance(design, Judgement):
+        return design
+    coefficients, constant, widths, seeds = design
     dof = len(seeds) - 1
     t = student_t_threshold(dof, familywise_alpha=COORD_ALPHA, checks=len(coefficients))
     runs: dict[tuple[AbcParametrization, str], Any] = {}
@@ -264,15 +277,11 @@ def lr_transfer(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     Reference: Yang et al., Tensor Programs V (2022), §1-3 (muTransfer: under muP eta* converges
     as n -> oo; under SP it shifts with width).
     """
-    form = _linear_form(goal, ("optimal_lr_exponent",))
-    if isinstance(form, str):
-        return Judgement.undecided(f"lr_transfer: {form}")
-    coefficients, constant = form
-    options = _options(args, {"min_width": 128, "max_width": 2048, "seeds": 3})
-    if isinstance(options, str):
-        return Judgement.undecided(f"lr_transfer: {options}")
-    widths = _doubling(options["min_width"], options["max_width"])
-    seeds = tuple(range(options["seeds"]))
+    design = _design("lr_transfer", goal, args, ("optimal_lr_exponent",),
+                     {"min_width": 128, "max_width": 2048, "seeds": 3})
+    if isinstance(design, Judgement):
+        return design
+    coefficients, constant, widths, seeds = design
     intervals: dict[ParametrizationHead, tuple[Fraction, Fraction]] = {}
     lines, evidence = [], []
     for h in coefficients:
