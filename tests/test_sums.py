@@ -79,3 +79,14 @@ def test_simulation_separates_the_finite_n_value_from_a_wrong_one():
     wrong = 3 + (1 - 2) / 5
     assert abs(est - right) <= Z_THRESHOLD * se
     assert abs(est - wrong) > Z_THRESHOLD * se
+
+
+def test_split_power_reads_the_power_of_n_and_names_a_factor_that_depends_on_it():
+    import sympy
+
+    from tpcheck.rules.common import split_power
+
+    n, c, k = sympy.symbols("n c k", positive=True)
+    assert split_power(3 * c * n ** (-k / 2) * n, n) == (1 - k / 2, [3, c], None)
+    power, const, bad = split_power(c * sympy.log(n), n)
+    assert bad == sympy.log(n)

@@ -28,6 +28,23 @@ def judge_equal(
     return Judgement.undecided(f"{rule}: {d.reason}")
 
 
+def split_power(product: sympy.Expr, n: sympy.Symbol
+                ) -> tuple[sympy.Expr, list[sympy.Expr], sympy.Expr | None]:
+    """A product as n^power times factors free of n: (power, those factors, None), or (power so
+    far, factors so far, the first factor that depends on n otherwise)."""
+    power, const = sympy.Integer(0), []
+    for f in sympy.Mul.make_args(product):
+        if f == n:
+            power += 1
+        elif f.is_Pow and f.base == n and n not in f.exp.free_symbols:
+            power += f.exp
+        elif n in f.free_symbols:
+            return power, const, f
+        else:
+            const.append(f)
+    return power, const, None
+
+
 def range_args(args: tuple) -> list[tuple[sympy.Symbol, int, int]]:
     return [(a[1], a[2], a[3]) for a in args if isinstance(a, tuple) and a and a[0] == "range"]
 

@@ -12,6 +12,7 @@ from tpcheck.engines.networks import NetworkOutput
 from tpcheck.expectations.evaluators import MissingMoment, expand_sums
 from tpcheck.expectations.programs import average_limit
 from tpcheck.kernel import Context, Evidence, Goal, Judgement, Verdict, rule
+from tpcheck.rules.common import split_power
 from tpcheck.trusted import rests_on
 
 CARLEMAN = ("a Gaussian law is determined by its moments: its even moments satisfy "
@@ -42,16 +43,9 @@ def _scalar_sum(goal: Goal, ctx: Context, mean: sympy.Expr, var: sympy.Expr) -> 
                                    f"normalised moment sum over {n} members ({moment})")
     (m,) = ms
     rest = sympy.powsimp(sympy.expand_power_base(moment / m, force=False), combine="exp")
-    power, const = sympy.Integer(0), []
-    for f in sympy.Mul.make_args(rest):
-        if f == n:
-            power += 1
-        elif f.is_Pow and f.base == n and n not in f.exp.free_symbols:
-            power += f.exp
-        elif n in f.free_symbols:
-            return Judgement.undecided(f"moment_method: the factor {f} of the moments depends on {n}")
-        else:
-            const.append(f)
+    power, const, bad = split_power(rest, n)
+    if bad is not None:
+        return Judgement.undecided(f"moment_method: the factor {bad} of the moments depends on {n}")
     if sympy.expand(power + k / 2) != 0:
         return Judgement.undecided(f"moment_method: the moments scale like {n}^({power}), not "
                                    f"{n}^(-k/2): no finite non-degenerate limit")

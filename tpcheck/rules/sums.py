@@ -11,7 +11,7 @@ from tpcheck.engines.heads import MomentSum, pairings
 from tpcheck.engines.laws import IIDFamily
 from tpcheck.expectations.evaluators import MissingMoment, expand_sums, unfold_variance
 from tpcheck.kernel import Context, Goal, Judgement, Verdict, rule
-from tpcheck.rules.common import does_its_own_work, judge_equal, or_refute
+from tpcheck.rules.common import does_its_own_work, judge_equal, or_refute, split_power
 
 
 @rule("moment_expansion", human="the moment expansion of a sum",
@@ -113,17 +113,9 @@ def leading_order(goal: Goal, args: tuple, ctx: Context) -> Judgement:
     if size != n:
         return Judgement.undecided(f"leading_order: moment_sum must run over {n} members")
     rest = sympy.powsimp(goal.lhs / m, combine="exp")
-    power = sympy.Integer(0)
-    const = []
-    for f in sympy.Mul.make_args(rest):
-        if f == n:
-            power += 1
-        elif f.is_Pow and f.base == n and n not in f.exp.free_symbols:
-            power += f.exp
-        elif n in f.free_symbols:
-            return Judgement.undecided(f"leading_order: the factor {f} depends on {n}")
-        else:
-            const.append(f)
+    power, const, bad = split_power(rest, n)
+    if bad is not None:
+        return Judgement.undecided(f"leading_order: the factor {bad} depends on {n}")
     if sympy.expand(power + k / 2) != 0:
         return Judgement.undecided(f"leading_order: the power of {n} is {power}, not -{k}/2")
     fam = ctx.laws.get(label)
