@@ -224,3 +224,28 @@ def test_checking_runs_blas_on_one_thread_and_restores_it():
         assert all(pool["num_threads"] == 1 for pool in threadpool_info())
     assert [pool["num_threads"] for pool in threadpool_info()] == before
 
+
+
+@pytest.mark.parametrize("options, message", [
+    ("(seeds = 10^100)", "between 2 and 32"),
+    ("(max_width = 2^60)", "a power of 2 up to 4096"),
+    ("(seeds = 0)", "a positive integer"),
+    ("(seeds = 1/2)", "a positive integer"),
+])
+def test_hostile_options_are_refused_before_anything_runs(options, message):
+    t = _check("update_exponent(mu, 2) = 0",
+               f"  update_exponent(mu, 2)\n    = 0    by coord_check{options}", MUP)
+    assert t.verdict is Verdict.UNDECIDED and message in t.steps[0].detail
+
+
+def test_latex_on_standard_output_names_a_figure_it_did_not_draw(tmp_path):
+    from tpcheck.latex_build import build_latex
+
+    proof = tmp_path / "weird.tp"
+    text = _theorem("update_exponent(mu, 2) = 0",
+                    "  update_exponent(mu, 2)\n    = 0    by coord_check(max_width = 512)", MUP)
+    proof.write_text(text.replace("theorem t\n", "theorem Coord_check_2\n"))
+    tex, report, _ = build_latex([str(proof)], OPTIONS)  # no folder: nothing is drawn
+    assert report.theorems[0].verdict is Verdict.CORROBORATED
+    assert r"\IfFileExists{fig-ev-coord-check-2-1.pdf}" in tex and "was not drawn" in tex
+    assert not list(tmp_path.glob("*.pdf"))
