@@ -521,3 +521,20 @@ def test_a_memoised_answer_records_its_ledger_again():
     assert with_ledger(square, 3) == (9, ["arb"])
     assert with_ledger(square, 3) == (9, ["arb"])  # remembered, and still on the ledger
     assert calls == [3]
+
+
+def test_nested_memoised_calls_each_keep_their_own_ledger():
+    from tpcheck.trusted import memoised, rests_on, with_ledger
+
+    @memoised
+    def inner(x):
+        return x  # records nothing: its list of names stays empty, like the outer's so far
+
+    @memoised
+    def outer(x):
+        inner(x)
+        rests_on("arb")
+        return x
+
+    assert with_ledger(outer, 1) == (1, ["arb"])
+    assert with_ledger(outer, 1) == (1, ["arb"])  # the memo kept "arb" for the outer call

@@ -92,8 +92,3 @@ def draw(figure: EvidenceFigure, folder: Path) -> Path:
         plot_transfer([result], path)
     return path
 
-
-def draw_all(results: list[Any], folder: Path) -> dict[str, Path]:
-    """Draw every evidence figure of ``results`` (theorem results) into ``folder``: name -> path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return {f.name: draw(f, folder) for r in results for f in evidence_figures(r)}

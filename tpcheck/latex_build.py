@@ -165,11 +165,12 @@ def evidence_figure_map(entries: list[Entry], folder: Path | None = None,
     from tpcheck.evidence_figures import draw, evidence_figures
 
     found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
     for path, _, _, file_report in entries:
         for result in getattr(file_report, "theorems", []):
             for figure in evidence_figures(result):
                 if folder is not None:
-                    folder.mkdir(parents=True, exist_ok=True)
                     draw(figure, folder)
                 found.setdefault((path, result.name), []).append((figure.name, figure.caption))
     return found

@@ -9,6 +9,7 @@ holds the two together. This module imports nothing of tpcheck, so every layer m
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -88,7 +89,7 @@ def memoised(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
             try:
                 value = fn(arg)
             finally:
-                _COLLECTORS.remove(names)
+                _COLLECTORS.pop()  # this call's own list: nested calls end first
             if len(memo) >= 4096:
                 memo.clear()
             hit = memo[arg] = (value, tuple(dict.fromkeys(names)))
@@ -96,8 +97,7 @@ def memoised(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
             rests_on(name)
         return hit[0]
 
-    remembered.__doc__, remembered.__name__, remembered.__wrapped__ = fn.__doc__, fn.__name__, fn
-    return remembered
+    return functools.update_wrapper(remembered, fn)
 
 
 def with_ledger(fn: Callable[..., Any], *args: Any) -> tuple[Any, list[str]]:
